@@ -1,0 +1,5 @@
+"""Allow ``python -m mlqa``."""
+
+from mlqa.cli import main
+
+raise SystemExit(main())

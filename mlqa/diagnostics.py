@@ -1,0 +1,230 @@
+"""Findings and how they are printed: text, json, github and sarif.
+
+Every hook and command reports through this module, so one finding looks the
+same whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from mlqa import __version__
+
+FORMATS = ("text", "json", "github", "sarif")
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem at one place.
+
+    Attributes:
+        path: The file, as given on the command line (or relative to the root).
+        line: 1-based line number (1 for whole-file findings).
+        column: 1-based column number.
+        code: The rule or tool code, e.g. ``MLQ101``, ``E501``, ``DOC101``.
+        message: What is wrong, in one line.
+    """
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+
+    def as_text(self) -> str:
+        """Return the finding as ``path:line:col: CODE message``."""
+        return f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+class InputError(Exception):
+    """A file or setting that cannot be read: reported as one line, exit 2.
+
+    Args:
+        path: The file at fault.
+        message: What is wrong with it.
+        line: 1-based line, if known.
+        column: 1-based column, if known.
+    """
+
+    def __init__(
+        self, path: str | Path, message: str, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.path = str(path)
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+def read_text(path: str | Path) -> str:
+    """Read a UTF-8 text file, turning every failure into an InputError.
+
+    Args:
+        path: The file to read.
+
+    Returns:
+        The decoded text.
+
+    Raises:
+        InputError: If the file is missing, unreadable, binary or not UTF-8.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        raise InputError(path, "binary file (contains NUL bytes)", 1, 1)
+    try:
+        return data.decode("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", line, col) from None
+
+
+def _escape_property(value: str) -> str:
+    return (
+        value.replace("%", "%25")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+        .replace(":", "%3A")
+        .replace(",", "%2C")
+    )
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _sarif(findings: Sequence[Finding], rules: Mapping[str, str]) -> dict[str, Any]:
+    codes = sorted({f.code for f in findings} | set(rules))
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "mlqa",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/mlqa/",
+                        "rules": [
+                            {
+                                "id": code,
+                                "shortDescription": {"text": rules.get(code, code)},
+                            }
+                            for code in codes
+                        ],
+                    }
+                },
+                "results": [
+                    {
+                        "ruleId": f.code,
+                        "ruleIndex": codes.index(f.code),
+                        "level": "error",
+                        "message": {"text": f.message},
+                        "locations": [
+                            {
+                                "physicalLocation": {
+                                    "artifactLocation": {
+                                        "uri": Path(f.path).as_posix(),
+                                        "uriBaseId": "%SRCROOT%",
+                                    },
+                                    "region": {"startLine": f.line, "startColumn": f.column},
+                                }
+                            }
+                        ],
+                    }
+                    for f in findings
+                ],
+            }
+        ],
+    }
+
+
+def render(
+    findings: Iterable[Finding], fmt: str = "text", rules: Mapping[str, str] | None = None
+) -> str:
+    """Render findings in one of FORMATS.
+
+    Args:
+        findings: The findings, printed in the order given.
+        fmt: ``text``, ``json``, ``github`` or ``sarif``.
+        rules: Optional short descriptions by code, used by sarif.
+
+    Returns:
+        The rendered text; empty for no findings in text and github formats.
+
+    Raises:
+        ValueError: If ``fmt`` is not one of FORMATS.
+    """
+    items = list(findings)
+    if fmt == "text":
+        return "".join(f.as_text() + "\n" for f in items)
+    if fmt == "json":
+        return json.dumps([asdict(f) for f in items], indent=2, ensure_ascii=False) + "\n"
+    if fmt == "github":
+        return "".join(
+            f"::error file={_escape_property(f.path)},line={f.line},col={f.column},"
+            f"title={_escape_property(f.code)}::{_escape_data(f.code + ' ' + f.message)}\n"
+            for f in items
+        )
+    if fmt == "sarif":
+        return json.dumps(_sarif(items, rules or {}), indent=2, ensure_ascii=False) + "\n"
+    raise ValueError(f"format={fmt!r} is not one of {', '.join(FORMATS)}")
+
+
+def emit(
+    findings: Iterable[Finding],
+    fmt: str = "text",
+    stream: IO[str] | None = None,
+    rules: Mapping[str, str] | None = None,
+) -> int:
+    """Print findings and return the matching exit code.
+
+    Args:
+        findings: The findings to print.
+        fmt: One of FORMATS.
+        stream: Where to print; stdout if None.
+        rules: Optional short descriptions by code, used by sarif.
+
+    Returns:
+        EXIT_FINDINGS if there were findings, else EXIT_CLEAN.
+    """
+    items = list(findings)
+    out = stream if stream is not None else sys.stdout
+    text = render(items, fmt, rules)
+    if text:
+        out.write(text)
+        out.flush()
+    return EXIT_FINDINGS if items else EXIT_CLEAN
+
+
+def error(message: str) -> int:
+    """Print a one-line error to stderr and return EXIT_ERROR.
+
+    Args:
+        message: The message, without a trailing newline.
+
+    Returns:
+        EXIT_ERROR.
+    """
+    print(message, file=sys.stderr)
+    return EXIT_ERROR
