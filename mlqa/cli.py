@@ -57,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name == "rules":
         name = "rule"
     if name not in COMMANDS:
-        print(f"mlqa: unknown command {name!r}; known: {', '.join(COMMANDS)}", file=sys.stderr)
+        print(
+            f"mlqa: unknown command {name!r}; known: {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     code: int = module.main(rest)

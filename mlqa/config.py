@@ -55,7 +55,14 @@ SCHEMA: dict[str, tuple[Validator, str, Any]] = {
     "config-paths": (
         _is_str_list,
         "a list of glob strings",
-        ["config*.py", "**/config*.py", "configs/**", "conf/**", "**/configs/**", "**/conf/**"],
+        [
+            "config*.py",
+            "**/config*.py",
+            "configs/**",
+            "conf/**",
+            "**/configs/**",
+            "**/conf/**",
+        ],
     ),
     "hyperparameter-names": (_is_str_list, "a list of keyword names", []),
     "cache": (_is_bool, "true or false", True),
@@ -176,11 +183,15 @@ def parse_pyproject(path: Path) -> tuple[dict[str, Any], str]:
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
         if match:
             message = message[: match.start()].strip()
-            raise InputError(path, f"invalid TOML: {message}", int(match[1]), int(match[2])) from None
+            raise InputError(
+                path, f"invalid TOML: {message}", int(match[1]), int(match[2])
+            ) from None
         raise InputError(path, f"invalid TOML: {message}") from None
 
 
-def validate(settings: Mapping[str, Any], path: Path | str, text: str = "") -> dict[str, Any]:
+def validate(
+    settings: Mapping[str, Any], path: Path | str, text: str = ""
+) -> dict[str, Any]:
     """Validate a ``[tool.mlqa]`` table.
 
     Args:
@@ -198,7 +209,9 @@ def validate(settings: Mapping[str, Any], path: Path | str, text: str = "") -> d
         if key not in SCHEMA:
             known = ", ".join(sorted(SCHEMA))
             raise InputError(
-                path, f"[tool.mlqa] unknown key {key!r} (known: {known})", line_of(text, key)
+                path,
+                f"[tool.mlqa] unknown key {key!r} (known: {known})",
+                line_of(text, key),
             )
         check, expected, _ = SCHEMA[key]
         if not check(value):
@@ -210,7 +223,9 @@ def validate(settings: Mapping[str, Any], path: Path | str, text: str = "") -> d
     return dict(settings)
 
 
-def load(start: Path | str | None = None, pyproject: Path | str | None = None) -> Config:
+def load(
+    start: Path | str | None = None, pyproject: Path | str | None = None
+) -> Config:
     """Load and validate the project config.
 
     Args:
@@ -234,9 +249,15 @@ def load(start: Path | str | None = None, pyproject: Path | str | None = None) -
         raise InputError(path, "[tool] must be a table", line_of(text, "tool", ""))
     section = tool.get("mlqa", {})
     if not isinstance(section, dict):
-        raise InputError(path, "tool.mlqa must be a table", line_of(text, "mlqa", "tool"))
+        raise InputError(
+            path, "tool.mlqa must be a table", line_of(text, "mlqa", "tool")
+        )
     settings = validate(section, path, text)
     tables = frozenset(name for name in TOOL_TABLES if isinstance(tool.get(name), dict))
     return Config(
-        root=path.parent.resolve(), pyproject=path, settings=settings, tool_tables=tables, raw=data
+        root=path.parent.resolve(),
+        pyproject=path,
+        settings=settings,
+        tool_tables=tables,
+        raw=data,
     )

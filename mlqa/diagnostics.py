@@ -56,7 +56,11 @@ class InputError(Exception):
     """
 
     def __init__(
-        self, path: str | Path, message: str, line: int | None = None, column: int | None = None
+        self,
+        path: str | Path,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
     ) -> None:
         self.path = str(path)
         self.message = message
@@ -96,7 +100,9 @@ def read_text(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError(path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", line, col) from None
+        raise InputError(
+            path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", line, col
+        ) from None
 
 
 def _escape_property(value: str) -> str:
@@ -147,7 +153,10 @@ def _sarif(findings: Sequence[Finding], rules: Mapping[str, str]) -> dict[str, A
                                         "uri": Path(f.path).as_posix(),
                                         "uriBaseId": "%SRCROOT%",
                                     },
-                                    "region": {"startLine": f.line, "startColumn": f.column},
+                                    "region": {
+                                        "startLine": f.line,
+                                        "startColumn": f.column,
+                                    },
                                 }
                             }
                         ],
@@ -160,7 +169,9 @@ def _sarif(findings: Sequence[Finding], rules: Mapping[str, str]) -> dict[str, A
 
 
 def render(
-    findings: Iterable[Finding], fmt: str = "text", rules: Mapping[str, str] | None = None
+    findings: Iterable[Finding],
+    fmt: str = "text",
+    rules: Mapping[str, str] | None = None,
 ) -> str:
     """Render findings in one of FORMATS.
 
@@ -179,7 +190,9 @@ def render(
     if fmt == "text":
         return "".join(f.as_text() + "\n" for f in items)
     if fmt == "json":
-        return json.dumps([asdict(f) for f in items], indent=2, ensure_ascii=False) + "\n"
+        return (
+            json.dumps([asdict(f) for f in items], indent=2, ensure_ascii=False) + "\n"
+        )
     if fmt == "github":
         return "".join(
             f"::error file={_escape_property(f.path)},line={f.line},col={f.column},"
@@ -187,7 +200,9 @@ def render(
             for f in items
         )
     if fmt == "sarif":
-        return json.dumps(_sarif(items, rules or {}), indent=2, ensure_ascii=False) + "\n"
+        return (
+            json.dumps(_sarif(items, rules or {}), indent=2, ensure_ascii=False) + "\n"
+        )
     raise ValueError(f"format={fmt!r} is not one of {', '.join(FORMATS)}")
 
 

@@ -1,0 +1,151 @@
+"""``mlqa docstrings``: Google-style docstrings, layout and signature consistency.
+
+Two tools, one report: ruff's ``D`` rules (Google convention) check that public
+code has docstrings and that they are laid out right; pydoclint checks that
+they agree with the signature (missing, extra or misordered arguments,
+Returns, Yields, Raises). pydoclint runs in process with Google-correct
+defaults, so a valid Google docstring on an annotated function gets no
+finding. A project's own ``[tool.ruff]`` / ``[tool.pydoclint]`` settings win.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlqa.config import Config
+from mlqa.diagnostics import Finding, InputError
+from mlqa.tools._common import ToolResult, display, preset, run_command
+from mlqa.tools.ruff import run_ruff, uses_own_config
+
+NAME = "docstrings"
+
+#: pydoclint options mlqa uses when the project has no ``[tool.pydoclint]``.
+PYDOCLINT_PRESET: dict[str, Any] = {
+    "style": "google",
+    "arg-type-hints-in-docstring": False,
+    "check-return-types": False,
+    "check-yield-types": False,
+}
+
+
+def pydoclint_options(config: Config) -> dict[str, Any]:
+    """Return pydoclint's options as keyword arguments of its checker.
+
+    Args:
+        config: The project config; its ``[tool.pydoclint]`` replaces the preset.
+
+    Returns:
+        Keyword arguments for ``pydoclint.main._checkFile``.
+
+    Raises:
+        InputError: If ``[tool.pydoclint]`` has a key pydoclint does not know.
+    """
+    from pydoclint.main import _checkFile, main
+
+    table: Mapping[str, Any] = PYDOCLINT_PRESET
+    if config.has_tool_config("pydoclint"):
+        table = config.raw["tool"]["pydoclint"]
+    accepted = {name.lower(): name for name in inspect.signature(_checkFile).parameters}
+    by_option = {
+        opt[2:]: str(param.name)
+        for param in main.params
+        for opt in param.opts
+        if opt[:2] == "--"
+    }
+    kwargs: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in {"exclude", "quiet", "baseline", "config", "include-stub-files"}:
+            continue
+        name = by_option.get(key)
+        if name is None:
+            raise InputError(
+                display(config.pyproject or config.root),
+                f"[tool.pydoclint] unknown key {key!r}",
+            )
+        target = accepted.get(name.replace("_", "").lower())
+        if target is not None:
+            kwargs[target] = value
+    return kwargs
+
+
+def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
+    """Check docstrings with ruff's D rules and pydoclint.
+
+    Args:
+        files: The files to check.
+        config: The project config.
+        fix: Unused: docstrings are never rewritten.
+
+    Returns:
+        The findings of both tools, with unreadable files as input errors.
+    """
+    del fix
+    if uses_own_config(config):
+        options = ["--select", "D"]
+        ruff_table = config.raw.get("tool", {}).get("ruff", {})
+        convention = ruff_table.get("lint", {}).get("pydocstyle", {}).get("convention")
+        if convention is None and "pydocstyle" not in ruff_table:
+            options += ["--config", "lint.pydocstyle.convention = 'google'"]
+    else:
+        options = ["--config", os.fspath(preset("ruff-docstrings.toml"))]
+    result = run_ruff(files, config, options, NAME)
+    try:
+        kwargs = pydoclint_options(config)
+    except InputError as exc:
+        result.errors.append(exc)
+        return result
+    from pydoclint.main import _checkFile
+
+    broken = {err.path for err in result.errors}
+    for path in files:
+        shown = display(path)
+        if shown in broken or path.suffix != ".py" or _is_test(path, config.root):
+            continue
+        for violation in _checkFile(path, **kwargs):
+            if (
+                violation.code == 2
+            ):  # pydoclint's "could not parse": ruff said it already
+                continue
+            line = max(int(violation.line), 1)
+            result.findings.append(
+                Finding(shown, line, 1, violation.fullErrorCode, str(violation.msg))
+            )
+    return result
+
+
+def _is_test(path: Path, root: Path) -> bool:
+    """Tests need no docstrings: the preset skips them for pydoclint as for ruff."""
+    name = path.name
+    try:
+        parts = path.resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        parts = path.parts
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or "tests" in parts[:-1]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mlqa docstrings``.
+
+    Args:
+        argv: Command arguments: ``[--format FMT] [PATHS...]``.
+
+    Returns:
+        0 clean, 1 findings, 2 unreadable input or bad config.
+    """
+    return run_command(
+        run,
+        NAME,
+        argv,
+        prog="mlqa docstrings",
+        description="Check Google-style docstrings (ruff D rules + pydoclint).",
+        fixer=False,
+    )

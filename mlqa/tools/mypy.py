@@ -1,0 +1,130 @@
+"""``mlqa types``: mypy, in process, with mlqa's preset and a persistent cache.
+
+With no ``[tool.mypy]`` in the project, mlqa's preset applies: missing
+third-party packages are ``Any`` (pre-commit's isolated environment has no
+torch), only the given files report errors, and idiomatic PyTorch code passes.
+The cache lives in the project's ``.mypy_cache`` so a re-run is fast. Run the
+``mlqa-types-system`` hook (``python -m mlqa types`` in the project's own
+environment) to check against the real torch types.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlqa.config import Config
+from mlqa.diagnostics import Finding, InputError
+from mlqa.tools._common import ToolResult, display, preset, run_command
+
+NAME = "mypy"
+_LINE = re.compile(
+    r"^(?P<path>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<level>error|note|warning): "
+    r"(?P<message>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$"
+)
+_OWN_CONFIG_FILES = ("mypy.ini", ".mypy.ini", "setup.cfg")
+
+
+def config_args(config: Config) -> list[str]:
+    """Return the options that choose mypy's config and cache.
+
+    Args:
+        config: The project config.
+
+    Returns:
+        ``--config-file`` for the project's own config or mlqa's preset, and
+        ``--cache-dir`` in the project root unless the project sets one.
+    """
+    own: Path | None = None
+    if config.pyproject is not None and config.has_tool_config("mypy"):
+        own = config.pyproject
+    else:
+        for name in _OWN_CONFIG_FILES:
+            candidate = config.root / name
+            if candidate.is_file() and (
+                name != "setup.cfg" or "[mypy" in candidate.read_text(errors="replace")
+            ):
+                own = candidate
+                break
+    args = ["--config-file", os.fspath(own or preset("mypy.ini"))]
+    mypy_table = (
+        config.raw.get("tool", {}).get("mypy", {}) if own == config.pyproject else {}
+    )
+    if own is None or "cache_dir" not in mypy_table:
+        args += ["--cache-dir", os.fspath(config.root / ".mypy_cache")]
+    return args
+
+
+def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
+    """Type-check files with mypy.
+
+    Args:
+        files: The files to check.
+        config: The project config.
+        fix: Unused: mypy does not rewrite files.
+
+    Returns:
+        One finding per mypy error; syntax errors and unreadable files as
+        input errors.
+    """
+    del fix
+    from mypy import api
+
+    result = ToolResult(NAME, files=len(files))
+    args = [
+        *config_args(config),
+        "--show-column-numbers",
+        "--show-error-codes",
+        "--no-error-summary",
+        "--no-pretty",
+        "--hide-error-context",
+        "--no-color-output",
+        "--show-absolute-path",
+        *[os.fspath(f) for f in files],
+    ]
+    cwd = os.getcwd()
+    try:
+        os.chdir(config.root)
+        stdout, stderr, status = api.run(args)
+    finally:
+        os.chdir(cwd)
+    for raw in stdout.splitlines():
+        match = _LINE.match(raw)
+        if match is None or match["level"] != "error":
+            continue
+        path = display(Path(match["path"]))
+        line, col = int(match["line"]), int(match["col"] or 1)
+        code = match["code"] or "misc"
+        if code == "syntax" or "invalid syntax" in match["message"]:
+            if all(err.path != path for err in result.errors):  # one line per file
+                message = f"syntax error: {match['message']}"
+                result.errors.append(InputError(path, message, line, col))
+        else:
+            result.findings.append(Finding(path, line, col, code, match["message"]))
+    if status == 2 and not result.errors:
+        message = (stderr.strip() or stdout.strip() or "mypy failed").splitlines()[-1]
+        result.errors.append(
+            InputError(display(config.pyproject or config.root), message)
+        )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mlqa types``.
+
+    Args:
+        argv: Command arguments: ``[--format FMT] [PATHS...]``.
+
+    Returns:
+        0 clean, 1 type errors, 2 unreadable input or bad config.
+    """
+    return run_command(
+        run,
+        NAME,
+        argv,
+        prog="mlqa types",
+        description="Type-check with mypy.",
+        fixer=False,
+    )
