@@ -82,7 +82,7 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
         "--hide-error-context",
         "--no-color-output",
         "--show-absolute-path",
-        *[os.fspath(f) for f in files],
+        *[os.fspath(f.resolve()) for f in files],
     ]
     cwd = os.getcwd()
     try:
