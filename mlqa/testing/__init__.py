@@ -1,0 +1,68 @@
+"""Property checks for PyTorch models, as one-line assertions.
+
+What Karpathy's "A Recipe for Training Neural Networks" asks engineers to check
+by hand. Each ``assert_*`` returns None on success and raises AssertionError
+with a report listing every problem; none changes the caller's model (they work
+on deep copies) and each restores the global state it touches (RNGs,
+deterministic-algorithms flag, grad mode, default dtype, thread count).
+
+Importing this package is cheap: the checks and torch load on first use.
+
+Example:
+    >>> from mlqa.testing import assert_params_update
+    >>> assert_params_update(model, (x, y), torch.nn.functional.cross_entropy)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlqa.testing._state import enable_determinism, preserved_state, seed_everything
+    from mlqa.testing.determinism import assert_deterministic
+    from mlqa.testing.device import assert_device_parity
+    from mlqa.testing.independence import assert_batch_independent
+    from mlqa.testing.init_loss import assert_loss_at_init, expected_loss_at_init
+    from mlqa.testing.shape import assert_output_shape
+    from mlqa.testing.training import assert_finite, assert_overfits_batch, assert_params_update
+
+_EXPORTS = {
+    "assert_output_shape": "mlqa.testing.shape",
+    "assert_finite": "mlqa.testing.training",
+    "assert_params_update": "mlqa.testing.training",
+    "assert_overfits_batch": "mlqa.testing.training",
+    "assert_loss_at_init": "mlqa.testing.init_loss",
+    "expected_loss_at_init": "mlqa.testing.init_loss",
+    "assert_batch_independent": "mlqa.testing.independence",
+    "assert_deterministic": "mlqa.testing.determinism",
+    "assert_device_parity": "mlqa.testing.device",
+    "preserved_state": "mlqa.testing._state",
+    "seed_everything": "mlqa.testing._state",
+    "enable_determinism": "mlqa.testing._state",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use.
+
+    Args:
+        name: The attribute asked for.
+
+    Returns:
+        The function.
+
+    Raises:
+        AttributeError: For a name that is not exported.
+    """
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mlqa.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
