@@ -127,11 +127,11 @@ def _yaml_dump(yaml: Any, data: Any) -> str:
     return stream.getvalue()
 
 
-def _yaml_error(path: str, exc: Exception) -> InputError:
+def _yaml_problem(exc: Exception) -> tuple[str, int | None]:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     line = mark.line + 1 if mark is not None else None
-    return InputError(path, f"invalid YAML: {problem}", line)
+    return f"invalid YAML: {problem}", line
 
 
 def _hook_ids() -> list[str]:
@@ -202,7 +202,7 @@ def plan_pre_commit(root: Path) -> Change:
     try:
         data = yaml.load(old)
     except YAMLError as exc:
-        raise _yaml_error(path, exc) from None
+        raise InputError(path, *_yaml_problem(exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("repos"), list):
         raise InputError(path, "expected a mapping with a 'repos' list", 1)
     repos = data["repos"]
@@ -643,6 +643,9 @@ def merge_jsonc(
 ) -> tuple[str, list[str]]:
     """Merge a template object into a JSONC document, keeping the user's text.
 
+    Text that is not valid JSONC, or not an object, raises
+    :class:`~mlqa.diagnostics.InputError` naming the line.
+
     Args:
         path: The file, for messages.
         old: The current text, or None when the file does not exist.
@@ -650,9 +653,6 @@ def merge_jsonc(
 
     Returns:
         The new text and the keys added (nested ones as ``outer > inner``).
-
-    Raises:
-        InputError: If the text is not valid JSONC or not an object.
     """
     if old is None:
         return json.dumps(template, indent=4, ensure_ascii=False) + "\n", list(template)
@@ -733,9 +733,6 @@ def plan_vscode(root: Path) -> list[Change]:
 
     Returns:
         The two changes.
-
-    Raises:
-        InputError: If either file is not valid JSONC.
     """
     settings_old = _read(root, SETTINGS)
     settings_new, added = merge_jsonc(
@@ -796,14 +793,14 @@ def plan_workflow(root: Path) -> Change:
 def plan(root: Path) -> list[Change]:
     """Plan every change ``mlqa init`` makes, validating all inputs first.
 
+    A malformed file raises :class:`~mlqa.diagnostics.InputError` from its
+    planner, before anything has been written.
+
     Args:
         root: The repository root.
 
     Returns:
         One change per file, in the order they are shown.
-
-    Raises:
-        InputError: On the first malformed file; nothing has been written.
     """
     return [
         plan_pre_commit(root),
@@ -829,10 +826,9 @@ def write_atomic(path: Path, text: str) -> None:
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    finally:
+        if os.path.exists(tmp):  # only when something failed before the replace
             os.unlink(tmp)
-        raise
 
 
 def _parser() -> argparse.ArgumentParser:

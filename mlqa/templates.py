@@ -59,9 +59,7 @@ def read_template(kind: str, name: str) -> str:
         name: The file name inside that folder.
 
     Returns:
-        Its text.
-
-    Raises:
-        InputError: If the template is missing (a broken installation).
+        Its text; a missing template (a broken installation) is an InputError
+        from :func:`mlqa.diagnostics.read_text`.
     """
     return read_text(template(kind, name))
