@@ -186,6 +186,11 @@ def parse_pyproject(path: Path) -> tuple[dict[str, Any], str]:
             raise InputError(
                 path, f"invalid TOML: {message}", int(match[1]), int(match[2])
             ) from None
+        if "end of document" in message:
+            lines = text.splitlines() or [""]
+            raise InputError(
+                path, f"invalid TOML: {message}", len(lines), len(lines[-1]) + 1
+            ) from None
         raise InputError(path, f"invalid TOML: {message}") from None
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlqa.config import Config
+from mlqa.config import Config, line_of
 from mlqa.diagnostics import Finding, InputError
 from mlqa.tools._common import ToolResult, display, preset, run_command
 
@@ -23,6 +23,9 @@ NAME = "mypy"
 _LINE = re.compile(
     r"^(?P<path>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<level>error|note|warning): "
     r"(?P<message>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$"
+)
+_CONFIG_ERROR = re.compile(
+    r"^(?P<path>.+?): \[(?P<section>mypy[^\]]*)\]: (?P<message>.*)$"
 )
 _OWN_CONFIG_FILES = ("mypy.ini", ".mypy.ini", "setup.cfg")
 
@@ -103,6 +106,17 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
                 result.errors.append(InputError(path, message, line, col))
         else:
             result.findings.append(Finding(path, line, col, code, match["message"]))
+    for raw in stderr.splitlines():  # mypy warns about bad config, then goes on
+        match = _CONFIG_ERROR.match(raw)
+        if match:
+            where = Path(match["path"])
+            line = None
+            if where.name == "pyproject.toml" and where.is_file():
+                text = match["message"].removeprefix("Unrecognized option: ")
+                key = text.split(":", 1)[0].split(" = ")[0].strip()
+                line = line_of(where.read_text(errors="replace"), key, "tool.mypy")
+            message = f"mypy config {match['section']}: {match['message']}"
+            result.errors.append(InputError(display(where), message, line))
     if status == 2 and not result.errors:
         message = (stderr.strip() or stdout.strip() or "mypy failed").splitlines()[-1]
         result.errors.append(

@@ -1,0 +1,114 @@
+"""Tests for mlqa.diagnostics: every output format, read_text's errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mlqa import diagnostics
+from mlqa.diagnostics import Finding, InputError
+
+FINDINGS = [
+    Finding("src/train.py", 3, 5, "MLQ101", "hardcoded learning rate 0.001"),
+    Finding("a,b:c.py", 1, 1, "E501", "100% wrong\nsecond line"),
+]
+
+
+def test_text() -> None:
+    out = diagnostics.render(FINDINGS, "text")
+    assert (
+        out.splitlines()[0] == "src/train.py:3:5: MLQ101 hardcoded learning rate 0.001"
+    )
+
+
+def test_json_keys_and_values() -> None:
+    data = json.loads(diagnostics.render(FINDINGS, "json"))
+    assert [sorted(item) for item in data] == [
+        ["code", "column", "line", "message", "path"]
+    ] * 2
+    assert data[0] == {
+        "path": "src/train.py",
+        "line": 3,
+        "column": 5,
+        "code": "MLQ101",
+        "message": "hardcoded learning rate 0.001",
+    }
+
+
+def test_github_escapes_properties_and_data() -> None:
+    lines = diagnostics.render(FINDINGS, "github").splitlines()
+    assert lines[0] == (
+        "::error file=src/train.py,line=3,col=5,title=MLQ101::"
+        "MLQ101 hardcoded learning rate 0.001"
+    )
+    assert lines[1].startswith("::error file=a%2Cb%3Ac.py,line=1,col=1,title=E501::")
+    assert lines[1].endswith("100%25 wrong%0Asecond line")
+
+
+def test_sarif_is_2_1_0_with_rule_index() -> None:
+    doc = json.loads(diagnostics.render(FINDINGS, "sarif", {"MLQ101": "hardcoded lr"}))
+    assert doc["version"] == "2.1.0"
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert region["startLine"] >= 1 and region["startColumn"] >= 1
+    assert {r["id"]: r["shortDescription"]["text"] for r in rules}[
+        "MLQ101"
+    ] == "hardcoded lr"
+
+
+def test_unknown_format() -> None:
+    with pytest.raises(ValueError, match="format='xml'"):
+        diagnostics.render(FINDINGS, "xml")
+
+
+def test_emit_exit_codes() -> None:
+    stream = io.StringIO()
+    assert diagnostics.emit([], "text", stream) == 0
+    assert stream.getvalue() == ""
+    assert diagnostics.emit(FINDINGS, "json", stream) == 1
+    assert json.loads(stream.getvalue())[0]["code"] == "MLQ101"
+
+
+def test_error_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert diagnostics.error("x.py: broken") == 2
+    assert capsys.readouterr().err == "x.py: broken\n"
+
+
+@given(
+    st.lists(
+        st.builds(
+            Finding, st.text(), st.integers(1), st.integers(1), st.text(), st.text()
+        )
+    )
+)
+def test_json_round_trips(findings: list[Finding]) -> None:
+    data = json.loads(diagnostics.render(findings, "json"))
+    assert [Finding(**item) for item in data] == findings
+
+
+def test_read_text_errors(tmp_path: Path) -> None:
+    (tmp_path / "bin.py").write_bytes(b"x = 1\x00\n")
+    (tmp_path / "latin.py").write_bytes(b"x = 1\ny = '\xe9'\n")
+    (tmp_path / "bom.py").write_bytes(b"\xef\xbb\xbfx = 1\n")
+    with pytest.raises(InputError, match="binary file"):
+        diagnostics.read_text(tmp_path / "bin.py")
+    with pytest.raises(InputError) as info:
+        diagnostics.read_text(tmp_path / "latin.py")
+    assert (info.value.line, info.value.column) == (2, 6)
+    assert diagnostics.read_text(tmp_path / "bom.py") == "x = 1\n"
+    with pytest.raises(InputError, match="cannot read file"):
+        diagnostics.read_text(tmp_path / "missing.py")
+
+
+def test_input_error_str() -> None:
+    assert str(InputError("a.py", "bad")) == "a.py: bad"
+    assert str(InputError("a.py", "bad", 2)) == "a.py:2: bad"
+    assert str(InputError("a.py", "bad", 2, 3)) == "a.py:2:3: bad"

@@ -1,0 +1,144 @@
+"""Tests for mlqa.tools.mypy (``mlqa types``) against the real torch types.
+
+These run mypy in this environment, where torch is installed: that is what the
+``mlqa-types-system`` hook does in a user's project. The isolated hook (torch
+absent) is covered end to end in test_precommit.py.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from mlqa.tools import mypy as types
+
+IDIOMATIC = '''"""Idiomatic PyTorch training code: must type-check clean."""
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+def train(epochs: int, lr: float) -> float:
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = Net().to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    criterion = nn.CrossEntropyLoss()
+    data = TensorDataset(torch.randn(8, 4), torch.randint(0, 2, (8,)))
+    total = 0.0
+    for _ in range(epochs):
+        for x, y in DataLoader(data, batch_size=4):
+            optimizer.zero_grad()
+            loss = criterion(model(x.to(device)), y.to(device))
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+    with torch.no_grad():
+        model.eval()
+        logits = model(torch.zeros(1, 4))
+        print(logits.argmax(dim=1).tolist(), logits.shape[0])
+    return total
+'''
+
+WRONG = """import torch
+
+x: torch.Tensor = 5
+
+
+def f(a: int) -> str:
+    return a
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("typed")
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "train.py").write_text(IDIOMATIC)
+    (root / "wrong.py").write_text(WRONG)
+    return root
+
+
+def run(
+    project: Path, capsys: pytest.CaptureFixture[str], *names: str
+) -> tuple[int, list[dict[str, object]]]:
+    code = types.main(["--format", "json", *[str(project / n) for n in names]])
+    return code, json.loads(capsys.readouterr().out or "[]")
+
+
+def test_idiomatic_torch_is_clean(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, items = run(project, capsys, "train.py")
+    assert items == []
+    assert code == 0
+    assert (project / ".mypy_cache").is_dir()  # the cache persists in the project
+
+
+def test_real_torch_types_catch_errors(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, items = run(project, capsys, "wrong.py")
+    assert code == 1
+    assert [(i["line"], i["column"], i["code"]) for i in items] == [
+        (3, 19, "assignment"),
+        (7, 12, "return-value"),
+    ]
+    assert "Tensor" in str(items[0]["message"])
+
+
+def test_warm_rerun_uses_cache(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(project, capsys, "train.py")
+    started = time.perf_counter()
+    code, _ = run(project, capsys, "train.py")
+    elapsed = time.perf_counter() - started
+    assert code == 0
+    # Not a benchmark (see benchmarks/bench_tools.py): only proves the cache is
+    # used at all, since a cold run over torch takes tens of seconds.
+    assert elapsed < 10, elapsed
+
+
+def test_user_mypy_config_wins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.mypy]\ndisallow_untyped_defs = true\n"
+    )
+    (tmp_path / "a.py").write_text("def f(x):\n    return x\n")
+    code = types.main([str(tmp_path / "a.py")])
+    out = capsys.readouterr().out
+    assert code == 1 and "no-untyped-def" in out
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    assert types.main([str(tmp_path / "a.py")]) == 0
+
+
+def test_syntax_error_is_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "syn.py").write_text("def f(:\n")
+    assert types.main([str(tmp_path / "syn.py")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "syn.py:1:" in err and "syntax error" in err
+
+
+def test_bad_mypy_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.mypy]\npython_version = 'banana'\n")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    code = types.main([str(tmp_path / "a.py")])
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert "Traceback" not in captured.err

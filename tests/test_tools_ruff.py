@@ -1,0 +1,81 @@
+"""Tests for mlqa.tools.ruff (``mlqa lint``): preset, user config, noqa MLQ, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlqa.tools import ruff as lint
+
+
+def test_preset_findings_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "a.py").write_text("import os\nx = 1  # noqa: MLQ101\nbreakpoint()\n")
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["--format", "json", "a.py"]) == 1
+    captured = capsys.readouterr()
+    codes = sorted(item["code"] for item in json.loads(captured.out))
+    assert codes == ["F401", "I001", "T100"]
+    assert "RUF100" not in captured.out and "unknown" not in captured.err.lower()
+
+
+def test_clean_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    (tmp_path / "a.py").write_text('"""Doc."""\n\nimport os\n\nprint(os.sep)\n')
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["a.py"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_user_ruff_config_wins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff.lint]\nselect = ['E711']\n")
+    (tmp_path / "a.py").write_text("import os\nif os == None:\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["a.py"]) == 1
+    out = capsys.readouterr().out
+    assert "E711" in out and "F401" not in out
+
+
+def test_ruff_toml_counts_as_user_config(tmp_path: Path, capsys, monkeypatch) -> None:
+    (tmp_path / "ruff.toml").write_text("[lint]\nselect = ['E711']\n")
+    (tmp_path / "a.py").write_text("import os\n")
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["a.py"]) == 0
+
+
+def test_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.py").write_text("import os\nx = 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["--fix", "a.py"]) == 0
+    assert (tmp_path / "a.py").read_text() == "x = 1\n"
+
+
+def test_syntax_and_encoding_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    (tmp_path / "syn.py").write_bytes(b"def f(:\n")
+    (tmp_path / "enc.py").write_bytes(b"x = '\xff'\n")
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["syn.py", "enc.py"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert any(l.startswith("syn.py:1:7: syntax error") for l in err)
+    assert any(l.startswith("enc.py:1:1: cannot read file") for l in err)
+    assert (tmp_path / "syn.py").read_bytes() == b"def f(:\n"
+
+
+def test_bad_user_ruff_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 'long'\n")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["a.py"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pyproject.toml: ruff:") and err.count("\n") == 1
