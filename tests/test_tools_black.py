@@ -110,7 +110,7 @@ def test_bad_input_is_one_line_exit_2_file_untouched(
     (tmp_path / "a.py").write_text(UGLY)
     assert fmt.main(["bad.py", "a.py"]) == 2
     err = capsys.readouterr().err
-    line = next(l for l in err.splitlines() if l.startswith("bad.py"))
+    line = next(ln for ln in err.splitlines() if ln.startswith("bad.py"))
     assert line.startswith(where) and message in line
     assert "Traceback" not in err
     assert bad.read_bytes() == content

@@ -110,13 +110,13 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
         match = _CONFIG_ERROR.match(raw)
         if match:
             where = Path(match["path"])
-            line = None
+            config_line: int | None = None
             if where.name == "pyproject.toml" and where.is_file():
                 text = match["message"].removeprefix("Unrecognized option: ")
                 key = text.split(":", 1)[0].split(" = ")[0].strip()
-                line = line_of(where.read_text(errors="replace"), key, "tool.mypy")
+                config_line = line_of(where.read_text(errors="replace"), key, "tool.mypy")
             message = f"mypy config {match['section']}: {match['message']}"
-            result.errors.append(InputError(display(where), message, line))
+            result.errors.append(InputError(display(where), message, config_line))
     if status == 2 and not result.errors:
         message = (stderr.strip() or stdout.strip() or "mypy failed").splitlines()[-1]
         result.errors.append(
