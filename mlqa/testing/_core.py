@@ -82,6 +82,9 @@ def format_report(check: str, problems: Sequence[str], hint: str | None = None) 
 def check(func: Callable[P, R]) -> Callable[P, R]:
     """Make ``func`` an mlqa check: state preserved, failures reported uniformly.
 
+    Inside the check grad mode is on (a check called under ``torch.no_grad()``
+    still trains its copy); the caller's grad mode is restored afterwards.
+
     Args:
         func: The check body; it calls :func:`fail` on a mismatch.
 
@@ -92,7 +95,10 @@ def check(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import torch
+
         with preserved_state():
+            torch.set_grad_enabled(True)
             try:
                 return func(*args, **kwargs)
             except CheckFailure as failure:
