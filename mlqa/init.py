@@ -562,14 +562,21 @@ def _insert(
         else close_indent + unit
     )
     block = ("," + nl).join(indent + e for e in render(indent)) + comma
-    edits: list[Edit] = [] if has_tc else [(last_end, last_end, ",")]
     point = _after_newline(text, anchor, close_start)
     if point is not None:
-        edits.append((point, point, block + nl))
+        edits: list[Edit] = [(point, point, block + nl)]
     elif not text[anchor:close_start].strip():
-        edits.append((anchor, close_start, nl + block + nl + close_indent))
+        edits = [(anchor, close_start, nl + block + nl + close_indent)]
     else:
-        edits.append((anchor, anchor, nl + block + nl + close_indent))
+        edits = [(anchor, anchor, nl + block + nl + close_indent)]
+    if not has_tc:
+        # The separating comma goes right after the last value (before any
+        # comment on its line); fold it into an edit that starts there.
+        if edits[0][0] == last_end:
+            start, end, replacement = edits[0]
+            edits = [(start, end, "," + replacement)]
+        else:
+            edits.append((last_end, last_end, ","))
     return edits
 
 
