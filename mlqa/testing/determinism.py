@@ -50,7 +50,10 @@ def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
         return False
     if a.dtype == torch.bool or not a.numel():
         return torch.equal(a, b)
-    return torch.equal(a.reshape(-1).contiguous().view(torch.uint8), b.reshape(-1).contiguous().view(torch.uint8))
+    return torch.equal(
+        a.reshape(-1).contiguous().view(torch.uint8),
+        b.reshape(-1).contiguous().view(torch.uint8),
+    )
 
 
 def _difference(a: torch.Tensor, b: torch.Tensor) -> str:
@@ -66,10 +69,18 @@ def _difference(a: torch.Tensor, b: torch.Tensor) -> str:
 
 
 def _snapshot(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
-    return [(f"parameter {n!r}", p.detach().clone()) for n, p in model.named_parameters()]
+    return [
+        (f"parameter {n!r}", p.detach().clone()) for n, p in model.named_parameters()
+    ]
 
 
-def _train(source: nn.Module | Callable[[], nn.Module], batch: Any, loss_fn: LossFn, seed: int, steps: int) -> _Run:
+def _train(
+    source: nn.Module | Callable[[], nn.Module],
+    batch: Any,
+    loss_fn: LossFn,
+    seed: int,
+    steps: int,
+) -> _Run:
     from torch import nn
 
     seed_everything(seed)
@@ -77,9 +88,10 @@ def _train(source: nn.Module | Callable[[], nn.Module], batch: Any, loss_fn: Los
     if isinstance(source, nn.Module):
         model = copy_module.deepcopy(source)
     else:
-        model = source()
-        if not isinstance(model, nn.Module):
-            fail(f"the factory returned {type(model).__name__}, expected an nn.Module")
+        made = source()
+        if not isinstance(made, nn.Module):
+            fail(f"the factory returned {type(made).__name__}, expected an nn.Module")
+        model = copy_module.deepcopy(made)  # a factory returning a shared module is left alone
         run.init = _snapshot(model)
     model.train()
     inputs, targets = unpack_batch(batch)
@@ -88,17 +100,23 @@ def _train(source: nn.Module | Callable[[], nn.Module], batch: Any, loss_fn: Los
         optimizer.zero_grad(set_to_none=True)
         outputs = call_model(model, inputs)
         loss = compute_loss(loss_fn, outputs, targets)
-        record = [(path, t.detach().clone()) for path, t in iter_tensors(outputs, "output")]
+        record = [
+            (path, t.detach().clone()) for path, t in iter_tensors(outputs, "output")
+        ]
         record.append(("loss", loss.detach().clone()))
         if loss.requires_grad:
             loss.backward()
         optimizer.step()
-        record.extend((f"{name} after the optimizer step", t) for name, t in _snapshot(model))
+        record.extend(
+            (f"{name} after the optimizer step", t) for name, t in _snapshot(model)
+        )
         run.steps.append(record)
     return run
 
 
-def _diverged(first: list[tuple[str, torch.Tensor]], second: list[tuple[str, torch.Tensor]]) -> list[str]:
+def _diverged(
+    first: list[tuple[str, torch.Tensor]], second: list[tuple[str, torch.Tensor]]
+) -> list[str]:
     problems = []
     for (name, a), (_, b) in zip(first, second, strict=True):
         if not same_bits(a, b):
