@@ -169,7 +169,8 @@ _CONFIG_CLASS_NAME = re.compile(
     r"(Config|Conf|Cfg|Args|Arguments|Params|Hparams|Settings)$"
 )
 _LOOP_VAR = re.compile(
-    r"epoch|step|^(it|itr|iter|iters|iteration|iterations|n_iter|update|updates|ep)$",
+    r"^(?:\w+_)?(?:epoch|epochs|step|steps|iteration|iterations|iter|iters|it|itr|update|updates"
+    r"|ep)(?:_(?:idx|i|num|id|no|n|count|index|counter))?$",
     re.IGNORECASE,
 )
 _PROGRESS = frozenset({"tqdm", "track", "progress_bar", "enumerate", "trange"})
@@ -381,7 +382,7 @@ class HyperparameterRules:
         target = node.target
         if isinstance(target, ast.Tuple) and target.elts:
             target = target.elts[-1]
-        if not isinstance(target, ast.Name) or not _LOOP_VAR.search(target.id):
+        if not isinstance(target, ast.Name) or not _LOOP_VAR.match(target.id):
             return
         loop = node.iter
         for _ in range(3):
@@ -418,7 +419,7 @@ class HyperparameterRules:
             and len(test.ops) == 1
             and isinstance(test.ops[0], (ast.Lt, ast.LtE, ast.NotEq))
             and isinstance(test.left, ast.Name)
-            and _LOOP_VAR.search(test.left.id)
+            and _LOOP_VAR.match(test.left.id)
         ):
             bound = test.comparators[0]
             self.check_value(ctx, bound, test.left.id, "MLQ103", state, "")

@@ -1,0 +1,275 @@
+"""The ML rules: the labeled corpus (precision/recall), each rule's edge cases, the docs."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mlqa.check import analyze, is_test, matches
+from mlqa.config import SCHEMA
+from mlqa.rules import docs
+from mlqa.rules.engine import Options, analyze_source, suppressed
+from mlqa.rules.hyperparameters import DEFAULT_NAMES
+from mlqa.rules.registry import SECTIONS, all_rules, expand
+from mlqa.rules.resolve import is_literal_number, qualified_name
+
+CASES = Path(__file__).parent / "cases"
+ROOT = Path(__file__).parent.parent
+EXPECT = re.compile(r"#\s*expect:\s*((?:MLQ\d{3}[\s,]*)+)")
+
+
+def _options_for(rel: str) -> Options:
+    test = is_test(rel)
+    config = matches(rel, SCHEMA["config-paths"][2])
+    return Options(DEFAULT_NAMES, not test and not config, not test)
+
+
+def corpus() -> tuple[Counter[tuple[str, int, str]], Counter[tuple[str, int, str]]]:
+    """Expected and found (file, line, code) over tests/cases."""
+    expected: Counter[tuple[str, int, str]] = Counter()
+    found: Counter[tuple[str, int, str]] = Counter()
+    for path in sorted(CASES.rglob("*")):
+        if path.suffix not in (".py", ".ipynb"):
+            continue
+        rel = path.relative_to(CASES).as_posix()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            match = EXPECT.search(line)
+            if match:
+                for code in re.findall(r"MLQ\d{3}", match.group(1)):
+                    expected[(rel, number, code)] += 1
+        findings, errors = analyze(
+            path.read_bytes(), rel, path.suffix == ".ipynb", _options_for(rel)
+        )
+        assert errors == [], (rel, errors)
+        for line, _, code, _ in findings:
+            found[(rel, line, code)] += 1
+    return expected, found
+
+
+def test_corpus_precision_and_recall() -> None:
+    expected, found = corpus()
+    tp = sum((expected & found).values())
+    precision = tp / max(1, sum(found.values()))
+    recall = tp / max(1, sum(expected.values()))
+    for code in all_rules():
+        e = sum(v for k, v in expected.items() if k[2] == code)
+        f = sum(v for k, v in found.items() if k[2] == code)
+        t = sum(v for k, v in (expected & found).items() if k[2] == code)
+        print(f"{code}: expected {e} found {f} true positives {t}")
+        assert e >= 3, f"the corpus needs at least 3 positives of {code}"
+    print(
+        f"corpus: {sum(expected.values())} labeled findings, precision {precision:.3f}, recall {recall:.3f}"
+    )
+    missed = sorted((expected - found).elements())
+    spurious = sorted((found - expected).elements())
+    assert precision >= 0.95, f"false positives: {spurious}"
+    assert recall >= 0.95, f"missed: {missed}"
+
+
+def test_corpus_has_negatives_for_every_exemption() -> None:
+    # The look-alikes the rules must leave alone are in the corpus.
+    text = "\n".join(p.read_text(encoding="utf-8") for p in CASES.rglob("*.py"))
+    for lookalike in [
+        "add_argument(",
+        "@click.option",
+        "typer.Option(",
+        "@dataclass",
+        "(NamedTuple)",
+        "(BaseModel)",
+        "attr.ib(",
+        "cfg.optim.lr",
+        'hparams["eval_batch_size"]',
+        "OmegaConf.create",
+        "range(len(",
+        "transforms.Normalize(",
+        "alpha=0.3",
+        "eps=1e-5",
+        "is_available() else",
+        'map_location="cpu"',
+    ]:
+        assert lookalike in text, lookalike
+    assert (CASES / "configs").is_dir() and (CASES / "tests").is_dir()
+
+
+def check(source: str, **kw: object) -> list[tuple[int, str]]:
+    options = Options(**kw)  # type: ignore[arg-type]
+    return [
+        (line, code) for line, _, code, _ in analyze_source(source, "t.py", options)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import torch\nopt = torch.optim.Adam(p, lr=1e-3)\n", [(2, "MLQ101")]),
+        ("import torch\nopt = torch.optim.Adam(p, lr=-0.1)\n", [(2, "MLQ101")]),
+        ("import torch\nopt = torch.optim.Adam(p, lr=1e-3 * 2)\n", [(2, "MLQ101")]),
+        ("import torch\nopt = torch.optim.Adam(p, lr=args.lr * 2)\n", []),
+        ("import torch\nopt = torch.optim.Adam(p, lr=cfg['lr'])\n", []),
+        (
+            "import torch.optim as optim\nopt = optim.Adam(p, 1e-3, (0.9, 0.99))\n",
+            [(2, "MLQ102"), (2, "MLQ102")],
+        ),
+        ("from torch.optim import Adam as A\nopt = A(p, 1e-3)\n", [(2, "MLQ102")]),
+        ("from torch import nn\nd = nn.Dropout(0.5)\n", [(2, "MLQ102")]),
+        ("from torch import nn\nd = nn.Dropout(p)\nl = nn.Linear(512, 10)\n", []),
+        ("from mylib import Dropout\nd = Dropout(0.5)\n", []),
+        (
+            "import functools, torch\nf = functools.partial(torch.optim.SGD, lr=0.1)\n",
+            [(2, "MLQ101")],
+        ),
+        (
+            "from functools import partial\nfrom torch import optim\nf = partial(optim.SGD, 0.1)\n",
+            [],
+        ),
+        ("import matplotlib.pyplot as plt\nplt.plot(x, alpha=0.5)\n", []),
+        (
+            "from sklearn.linear_model import Ridge\nm = Ridge(alpha=0.5)\n",
+            [(2, "MLQ101")],
+        ),
+        ("for epoch in range(90):\n    pass\n", [(1, "MLQ103")]),
+        ("for epoch in range(start, 90):\n    pass\n", [(1, "MLQ103")]),
+        ("for epoch in range(args.epochs):\n    pass\n", []),
+        ("for i in range(90):\n    pass\n", []),
+        ("EPOCHS = 3\nfor epoch in range(EPOCHS + 1):\n    pass\n", [(1, "MLQ104")]),
+        ("EPOCHS = 3\nEPOCHS = 4\nfor epoch in range(EPOCHS):\n    pass\n", []),
+        ("def f(epochs=3):\n    for epoch in range(epochs):\n        pass\n", []),
+        ("LR = 0.1\ndef f(LR):\n    return g(lr=LR)\n", []),
+        ("LR = 0.1\ndef f():\n    return g(lr=LR)\n", [(1, "MLQ104")]),
+        ("x = g(lr=0.1)  # noqa: MLQ101\n", []),
+        ("x = g(lr=0.1)  # noqa\n", []),
+        ("x = g(lr=0.1)  # noqa: MLQ1\n", []),
+        ("x = g(lr=0.1)  # noqa: E501\n", [(1, "MLQ101")]),
+        ("x = g(lr=True, batch_size=None, epochs='3')\n", []),
+        ("m = m.cuda()\n", [(1, "MLQ201")]),
+        ("import torch\nif torch.cuda.is_available():\n    m = m.cuda()\n", []),
+        ("m = m.cuda() if use_gpu else m\n", []),
+        ("import torch\nd = torch.device('cuda')\n", [(2, "MLQ202")]),
+        ("import torch\nd = torch.device('cuda' if ok else 'cpu')\n", []),
+        ("x = x.to('cuda:1')\n", [(1, "MLQ202")]),
+        ("x = x.to('cpu')\ny = x.to(dtype)\n", []),
+        ("device = 'cuda'\n", [(1, "MLQ202")]),
+        ("def f(device='cuda'):\n    return x.to(device)\n", []),
+    ],
+)
+def test_rule_cases(source: str, expected: list[tuple[int, str]]) -> None:
+    assert check(source) == sorted(expected)
+
+
+def test_families_can_be_switched_off() -> None:
+    source = "m = m.cuda()\nx = g(lr=0.1)\n"
+    assert check(source, hyperparameters=False) == [(1, "MLQ201")]
+    assert check(source, devices=False) == [(2, "MLQ101")]
+
+
+def test_extra_hyperparameter_names() -> None:
+    source = "x = g(temperature=0.7)\n"
+    assert check(source) == []
+    names = DEFAULT_NAMES | {"temperature"}
+    assert check(source, hyperparameter_names=names) == [(1, "MLQ101")]
+
+
+def test_columns_are_one_based_characters() -> None:
+    findings = analyze_source("é = g(lr=0.1)\n", "t.py", Options())
+    assert findings[0][:2] == (1, 10)
+
+
+def test_literal_and_name_helpers() -> None:
+    expr = lambda s: ast.parse(s, mode="eval").body  # noqa: E731
+    assert is_literal_number(expr("(0.9, 0.999)"))
+    assert is_literal_number(expr("2 ** 10"))
+    assert not is_literal_number(expr("True"))
+    assert not is_literal_number(expr("()"))
+    assert not is_literal_number(expr("x * 2"))
+    tree = ast.parse("import torch.optim as optim\nfrom torch import nn\n")
+    imports: dict[str, str] = {}
+    from mlqa.rules.resolve import collect_imports
+
+    collect_imports(tree, imports)
+    assert (
+        qualified_name(expr("optim.lr_scheduler.StepLR"), imports)
+        == "torch.optim.lr_scheduler.StepLR"
+    )
+    assert qualified_name(expr("nn.Dropout"), imports) == "torch.nn.Dropout"
+    assert qualified_name(expr("f()"), imports) is None
+
+
+def test_noqa_parsing() -> None:
+    assert suppressed("x  # noqa", "MLQ101")
+    assert suppressed("x  # NOQA: mlq101, E501", "MLQ101")
+    assert not suppressed("x  # noqa: MLQ2", "MLQ101")
+    assert not suppressed("x", "MLQ101")
+
+
+def test_expand_prefixes() -> None:
+    codes = list(all_rules())
+    assert expand(["MLQ1"], codes) == {c for c in codes if c.startswith("MLQ1")}
+    assert expand(["ALL"], codes) == set(codes)
+    with pytest.raises(ValueError, match="unknown rule"):
+        expand(["MLQ9"], codes)
+
+
+def test_every_rule_is_documented() -> None:
+    rules = all_rules()
+    assert len(rules) >= 6
+    for rule in rules.values():
+        headings = re.findall(r"^## (.+)$", rule.doc, re.MULTILINE)
+        assert tuple(headings) == SECTIONS, (rule.code, headings)
+        for section in re.split(r"^## .+$", rule.doc, flags=re.MULTILINE)[1:]:
+            assert section.strip(), f"{rule.code} has an empty section"
+        assert "```python" in rule.doc
+        assert rule.summary and re.fullmatch(r"[a-z0-9-]+", rule.name)
+
+
+def test_rule_docs_examples_are_flagged_and_fixes_are_not() -> None:
+    for rule in all_rules().values():
+        example = re.search(r"## Example\n```python\n(.*?)```", rule.doc, re.DOTALL)
+        fix = re.search(r"## Use instead\n```python\n(.*?)```", rule.doc, re.DOTALL)
+        assert example and fix
+        source = "import torch\nimport lightning.pytorch as pl\nfrom torch.utils.data import DataLoader\n"
+        codes = [c for _, c in check(source + example.group(1))]
+        assert rule.code in codes, (rule.code, codes)
+        assert check(source + fix.group(1)) == [], rule.code
+
+
+def test_docs_files_are_rendered_from_the_rules() -> None:
+    directory = ROOT / "docs" / "rules"
+    rules = all_rules()
+    files = sorted(p.name for p in directory.glob("*.md"))
+    assert files == sorted(f"{r.name}.md" for r in rules.values())
+    for rule in rules.values():
+        text = (directory / f"{rule.name}.md").read_text(encoding="utf-8")
+        assert text == docs.render(
+            rule
+        ), f"run: mlqa rule --write docs/rules ({rule.name})"
+
+
+def test_readme_lists_every_rule() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = readme.split("<!-- section: rules -->")[1].split("<!-- /section: rules -->")[
+        0
+    ]
+    for rule in all_rules().values():
+        assert rule.code in body and rule.name in body, rule.code
+
+
+def test_rule_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert docs.main(["MLQ101"]) == 0
+    out = capsys.readouterr().out
+    for section in SECTIONS:
+        assert f"## {section}" in out
+    assert docs.main(["hardcoded-device"]) == 0
+    assert "MLQ202" in capsys.readouterr().out
+    assert docs.main([]) == 0
+    listing = capsys.readouterr().out
+    assert all(code in listing for code in all_rules())
+    assert docs.main(["MLQ999"]) == 2
+    captured = capsys.readouterr()
+    assert "unknown rule 'MLQ999'" in captured.err and captured.out == ""
+    assert docs.main(["--bogus"]) == 2
+    assert docs.main(["--write", str(tmp_path)]) == 0
+    assert len(list(tmp_path.glob("*.md"))) == len(all_rules())
