@@ -212,6 +212,12 @@ def test_reusable_workflow_is_callable_with_typed_inputs() -> None:
     assert expected <= set(call["inputs"])
 
 
+def test_default_mlqa_matches_this_version() -> None:
+    from mlqa import __version__
+
+    assert _inputs()["mlqa-requirement"]["default"] == f"mlqa=={__version__}"
+
+
 def test_permissions_are_empty_at_top_and_least_per_job() -> None:
     data = _load(REUSABLE)
     assert data["permissions"] == {}
