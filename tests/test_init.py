@@ -60,6 +60,23 @@ def _deep_merge(user: dict[str, Any], template: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def _validate_with_real_tools(root: Path) -> None:
+    """pre-commit and the workflow schema accept what init wrote."""
+    bindir = Path(sys.executable).parent
+    for cmd in (
+        [bindir / "pre-commit", "validate-config", ".pre-commit-config.yaml"],
+        [
+            bindir / "check-jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            ".github/workflows/mlqa.yml",
+        ],
+    ):
+        if (root / cmd[-1]).exists():
+            result = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+
+
 # --------------------------------------------------------------------- fresh repo
 
 
@@ -93,6 +110,8 @@ def test_fresh_repo_gets_every_file(
     loaded = config.load(tmp_path)  # the written [tool.mlqa] is valid
     assert loaded.pyproject == tmp_path / "pyproject.toml"
     assert {"ruff", "mypy", "pydoclint"} <= loaded.tool_tables
+
+    _validate_with_real_tools(tmp_path)
 
     settings_text = (tmp_path / ".vscode/settings.json").read_text()
     assert settings_text == (ROOT / "vscode" / "settings.json").read_text()
@@ -348,6 +367,7 @@ def test_pre_commit_merge_appends_mlqa_and_keeps_the_rest(
         == yaml.safe_load(text)["repos"]
     )
     assert data["repos"][-1]["repo"] == mlqa_init.REPO_URL
+    _validate_with_real_tools(tmp_path)
     assert _init(tmp_path, "--yes") == 0
     assert path.read_text() == new
 
