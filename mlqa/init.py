@@ -203,6 +203,9 @@ def plan_pre_commit(root: Path) -> Change:
         data = yaml.load(old)
     except YAMLError as exc:
         raise InputError(path, *_yaml_problem(exc)) from None
+    if data is None:  # only comments: keep them, add the preset after
+        sep = "" if old.endswith("\n") else _newline(old)
+        return Change(PRE_COMMIT, old, old + sep + preset, f"add mlqa's hooks ({REV})")
     if not isinstance(data, dict) or not isinstance(data.get("repos"), list):
         raise InputError(path, "expected a mapping with a 'repos' list", 1)
     repos = data["repos"]
@@ -340,6 +343,15 @@ TOOL_FILES = {
 }
 
 
+def _configured_elsewhere(root: Path, tool: str) -> bool:
+    if any((root / name).is_file() for name in TOOL_FILES[tool]):
+        return True
+    setup_cfg = root / "setup.cfg"
+    if tool == "mypy" and setup_cfg.is_file():
+        return re.search(r"(?m)^\[mypy\]", read_text(setup_cfg)) is not None
+    return False
+
+
 def _multiline(value: Any) -> Any:
     import tomlkit
 
@@ -395,7 +407,7 @@ def plan_pyproject(root: Path) -> Change:
     nl = _newline(text)
     blocks, added = [], []
     for name, (description, make) in TOOL_PRESETS.items():
-        if name in tool or any((root / f).is_file() for f in TOOL_FILES[name]):
+        if name in tool or _configured_elsewhere(root, name):
             continue
         blocks.append(_tool_block(name, description, make(), nl))
         added.append(name)

@@ -350,6 +350,7 @@ repos:
             "    -   id", "      - id"
         ),
         "default_stages: [pre-commit]\nrepos: []\n",
+        "# nothing here yet\n",
     ],
 )
 def test_pre_commit_merge_appends_mlqa_and_keeps_the_rest(
@@ -362,10 +363,8 @@ def test_pre_commit_merge_appends_mlqa_and_keeps_the_rest(
     if "repos: []" not in text:
         assert new.startswith(text)  # the user's bytes are untouched
     data = yaml.safe_load(new)
-    assert (
-        data["repos"][: len(yaml.safe_load(text)["repos"])]
-        == yaml.safe_load(text)["repos"]
-    )
+    old_repos = (yaml.safe_load(text) or {}).get("repos", [])
+    assert data["repos"][: len(old_repos)] == old_repos
     assert data["repos"][-1]["repo"] == mlqa_init.REPO_URL
     _validate_with_real_tools(tmp_path)
     assert _init(tmp_path, "--yes") == 0
@@ -398,13 +397,15 @@ def test_pyproject_keeps_comments_and_users_tool_tables(tmp_path: Path) -> None:
         "[tool.ruff]\nline-length = 100  # mine\n"
     )
     (tmp_path / "pyproject.toml").write_text(text)
-    (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n")
+    (tmp_path / "setup.cfg").write_text(
+        "[metadata]\nname = demo\n\n[mypy]\nstrict = True\n"
+    )
     assert _init(tmp_path, "--yes") == 0
     new = (tmp_path / "pyproject.toml").read_text()
     assert new.startswith(text)
     loaded = config.load(tmp_path)
     assert loaded.raw["tool"]["ruff"] == {"line-length": 100}
-    assert "mypy" not in loaded.raw["tool"]  # mypy.ini configures it already
+    assert "mypy" not in loaded.raw["tool"]  # setup.cfg configures it already
     assert {"mlqa", "pydoclint"} <= set(loaded.raw["tool"])
 
 
