@@ -156,3 +156,17 @@ def test_write_atomic_cleans_up_on_failure(
         fmt.write_atomic(target, b"new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["a.py"]
+
+
+def test_many_files_in_parallel(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    monkeypatch.chdir(project(tmp_path))
+    for i in range(fmt.PARALLEL_THRESHOLD + 4):
+        (tmp_path / f"m{i}.py").write_text(UGLY)
+    (tmp_path / "bad.py").write_text("def f(:\n")
+    assert fmt.main(["--check", "."]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count("would be reformatted") == fmt.PARALLEL_THRESHOLD + 4
+    assert captured.err.startswith("bad.py:1:7: syntax error")
+    assert fmt.main(["."]) == 2
+    expected = black.format_str(UGLY, mode=black.Mode())
+    assert all((tmp_path / f"m{i}.py").read_text() == expected for i in range(4))

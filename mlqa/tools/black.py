@@ -127,8 +127,23 @@ def format_one(path: Path, mode: Mode, fix: bool) -> bool:
     return True
 
 
+def _format_job(
+    job: tuple[Path, Mode, bool],
+) -> tuple[bool, tuple[str, str, int | None, int | None] | None]:
+    """Format one file in a worker: errors come back as data (they must pickle)."""
+    path, mode, fix = job
+    try:
+        return format_one(path, mode, fix), None
+    except InputError as exc:
+        return False, (exc.path, exc.message, exc.line, exc.column)
+
+
+#: Below this many files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 8
+
+
 def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
-    """Run black over files.
+    """Run black over files, in parallel when there are many.
 
     Args:
         files: The files to format.
@@ -144,14 +159,24 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
     result = ToolResult(NAME, files=len(files))
     cache = Cache.read(mode)
     todo, _ = cache.filtered_cached(files)
+    jobs = [(path, mode, fix) for path in sorted(todo)]
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(
+                pool.map(
+                    _format_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))
+                )
+            )
+    else:
+        outcomes = [_format_job(job) for job in jobs]
     clean: list[Path] = []
-    for path in sorted(todo):
-        try:
-            changed = format_one(path, mode, fix)
-        except InputError as exc:
-            result.errors.append(exc)
-            continue
-        if not changed:
+    for (path, _, _), (changed, error) in zip(jobs, outcomes, strict=True):
+        if error is not None:
+            result.errors.append(InputError(*error))
+        elif not changed:
             clean.append(path)
         elif fix:
             result.changed.append(display(path))
