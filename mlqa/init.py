@@ -850,6 +850,17 @@ def write_atomic(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
+def _blocked(root: Path, changes: Sequence[Change]) -> Path | None:
+    """Return a path that must be a folder but is a file, if any (checked before writing)."""
+    for change in changes:
+        for parent in (root / change.path).parents:
+            if parent == root or root not in parent.parents:
+                break
+            if parent.exists() and not parent.is_dir():
+                return parent
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlqa init",
@@ -900,6 +911,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("mlqa init: nothing written", file=sys.stderr)
         return EXIT_ERROR
     pending = [c for c in changes if c.changed]
+    blocked = _blocked(root, pending)
+    if blocked is not None:
+        print(f"{blocked}: exists and is not a directory", file=sys.stderr)
+        print("mlqa init: nothing written", file=sys.stderr)
+        return EXIT_ERROR
     for change in changes:
         mark = "~" if change.old is not None else "+"
         mark = mark if change.changed else "="

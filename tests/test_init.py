@@ -496,6 +496,61 @@ def test_malformed_input_is_refused_and_nothing_is_written(
     assert _snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("pyproject.toml", "tool = 1\n", "[tool] must be a table"),
+        ("pyproject.toml", "[tool]\nmlqa = 1\n", "tool.mlqa must be a table"),
+        (".pre-commit-config.yaml", "repos:\n  - 3\n", "must be a mapping"),
+        (".vscode", "a file where a folder should be", "not a directory"),
+    ],
+)
+def test_more_bad_input_is_refused(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    text: str,
+    message: str,
+) -> None:
+    (tmp_path / name).write_text(text)
+    before = _snapshot(tmp_path)
+    assert _init(tmp_path, "--yes") == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert _snapshot(tmp_path) == before
+
+
+def test_crlf_and_no_final_newline_are_respected(tmp_path: Path) -> None:
+    (tmp_path / ".pre-commit-config.yaml").write_bytes(
+        b"repos:\r\n  - repo: local\r\n    hooks: []\r\n"
+    )
+    (tmp_path / "pyproject.toml").write_bytes(b"[project]\r\nname = 'x'")
+    (tmp_path / "ruff.toml").write_text("line-length = 100\n")
+    assert _init(tmp_path, "--yes") == 0
+    pre_commit = (tmp_path / ".pre-commit-config.yaml").read_bytes()
+    assert b"\n" not in pre_commit.replace(b"\r\n", b"")
+    pyproject = (tmp_path / "pyproject.toml").read_bytes()
+    assert pyproject.startswith(b"[project]\r\nname = 'x'\r\n\r\n[tool.mlqa]\r\n")
+    assert b"[tool.ruff" not in pyproject  # ruff.toml configures ruff already
+    assert _init(tmp_path, "--yes") == 0
+    assert (tmp_path / "pyproject.toml").read_bytes() == pyproject
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["// none yet\n", '{\n    "unwantedRecommendations": ["charliermarsh.ruff"]\n}\n'],
+)
+def test_extensions_without_recommendations(tmp_path: Path, text: str) -> None:
+    (tmp_path / ".vscode").mkdir()
+    path = tmp_path / ".vscode/extensions.json"
+    path.write_text(text)
+    assert _init(tmp_path, "--yes") == 0
+    data = json5.loads(path.read_text())
+    assert "ms-python.python" in data["recommendations"]
+    assert ("charliermarsh.ruff" in data["recommendations"]) is ("unwanted" not in text)
+    assert path.read_text().startswith(text.split("{")[0])
+
+
 def test_write_atomic_leaves_no_temp_file_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "f.txt"
     target.write_text("old")
