@@ -46,9 +46,13 @@ class Schedule:
 
 
 class ConvBlock(nn.Module):
-    def __init__(self, in_ch: int, out_ch: int, dropout: float = 0.1, momentum: float = 0.1):
+    def __init__(
+        self, in_ch: int, out_ch: int, dropout: float = 0.1, momentum: float = 0.1
+    ):
         super().__init__()
-        self.conv = nn.Conv2d(in_ch, out_ch, kernel_size=3, stride=1, padding=1, bias=False)
+        self.conv = nn.Conv2d(
+            in_ch, out_ch, kernel_size=3, stride=1, padding=1, bias=False
+        )
         self.bn = nn.BatchNorm2d(out_ch, eps=1e-5, momentum=momentum)
         self.drop = nn.Dropout2d(dropout)
         self.pool = nn.MaxPool2d(2)
@@ -66,7 +70,10 @@ class Transformer(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(cfg.vocab_size, 512)
         self.layers = nn.TransformerEncoder(
-            nn.TransformerEncoderLayer(512, 8, 2048, dropout=cfg.dropout, batch_first=True), 6
+            nn.TransformerEncoderLayer(
+                512, 8, 2048, dropout=cfg.dropout, batch_first=True
+            ),
+            6,
         )
         self.norm = nn.LayerNorm(512, eps=1e-6)
         self.proj = nn.Linear(512, cfg.vocab_size)
@@ -102,14 +109,18 @@ def cli(lr, epochs):
     return lr, epochs
 
 
-def typer_main(lr: float = typer.Option(1e-3), batch_size: int = typer.Option(32, "--bs")):
+def typer_main(
+    lr: float = typer.Option(1e-3), batch_size: int = typer.Option(32, "--bs")
+):
     return lr, batch_size
 
 
 @hydra.main(config_path="conf", config_name="train", version_base=None)
 def hydra_main(cfg: DictConfig):
     model = Transformer(cfg.model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.wd)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.wd
+    )
     loader = torch.utils.data.DataLoader(cfg.data, batch_size=cfg["batch_size"])
     defaults = OmegaConf.create({"lr": 1e-3, "epochs": 10})
     hp = dict(lr=1e-3, batch_size=32, epochs=10)

@@ -38,10 +38,14 @@ def main(dataset, num_classes=10):
     model = build(num_classes)
     loader = DataLoader(dataset, BATCH_SIZE, shuffle=True)
     optimizer = A(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-    make_sgd = functools.partial(optim.SGD, lr=0.01, momentum=0.9)  # expect: MLQ101 MLQ101
+    make_sgd = functools.partial(
+        optim.SGD, lr=0.01, momentum=0.9  # expect: MLQ101 MLQ101
+    )
     finetune_opt = make_sgd(model[-1].parameters())
     scheduler = CosineAnnealingLR(optimizer, T_max=NUM_EPOCHS * len(loader))
-    warmup = optim.lr_scheduler.LinearLR(optimizer, 0.1, total_iters=WARMUP_STEPS)  # expect: MLQ102
+    warmup = optim.lr_scheduler.LinearLR(
+        optimizer, 0.1, total_iters=WARMUP_STEPS  # expect: MLQ102
+    )
     accum = 4
     patience = compute_patience(dataset)
     for epoch in trange(NUM_EPOCHS, desc="epochs"):

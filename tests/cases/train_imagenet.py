@@ -15,11 +15,15 @@ from torch.optim.lr_scheduler import StepLR
 
 parser = argparse.ArgumentParser(description="PyTorch ImageNet Training")
 parser.add_argument("data", metavar="DIR", help="path to dataset")
-parser.add_argument("--epochs", default=90, type=int, help="number of total epochs to run")
+parser.add_argument(
+    "--epochs", default=90, type=int, help="number of total epochs to run"
+)
 parser.add_argument("-b", "--batch-size", default=256, type=int)
 parser.add_argument("--lr", "--learning-rate", default=0.1, type=float, dest="lr")
 parser.add_argument("--momentum", default=0.9, type=float)
-parser.add_argument("--wd", "--weight-decay", default=1e-4, type=float, dest="weight_decay")
+parser.add_argument(
+    "--wd", "--weight-decay", default=1e-4, type=float, dest="weight_decay"
+)
 parser.add_argument("--gpu", default=None, type=int)
 parser.set_defaults(print_freq=10)
 
@@ -37,7 +41,9 @@ def main():
     )
     scheduler = StepLR(optimizer, step_size=30, gamma=0.1)  # expect: MLQ101 MLQ101
 
-    normalize = transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    normalize = transforms.Normalize(
+        mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]
+    )
     train_dataset = datasets.ImageFolder(
         os.path.join(args.data, "train"),
         transforms.Compose(
@@ -50,7 +56,11 @@ def main():
         ),
     )
     train_loader = torch.utils.data.DataLoader(
-        train_dataset, batch_size=args.batch_size, shuffle=True, num_workers=8, pin_memory=True
+        train_dataset,
+        batch_size=args.batch_size,
+        shuffle=True,
+        num_workers=8,
+        pin_memory=True,
     )
     val_loader = torch.utils.data.DataLoader(
         train_dataset, 256, shuffle=False, num_workers=4  # expect: MLQ102
@@ -77,7 +87,9 @@ def train(train_loader, model, criterion, optimizer, epoch, args):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # expect: MLQ102
         optimizer.step()
         if i % args.print_freq == 0:
-            print(f"epoch {epoch} step {i} loss {loss.item():.3f} {time.time() - end:.1f}s")
+            print(
+                f"epoch {epoch} step {i} loss {loss.item():.3f} {time.time() - end:.1f}s"
+            )
 
 
 def validate(val_loader, model, criterion, args):

@@ -29,9 +29,14 @@ class LitClassifier(pl.LightningModule):
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, betas=(0.9, 0.98), eps=1e-6  # expect: MLQ101 MLQ101
+            self.parameters(),
+            lr=self.hparams.lr,
+            betas=(0.9, 0.98),  # expect: MLQ101
+            eps=1e-6,  # expect: MLQ101
         )
-        scheduler = get_linear_schedule_with_warmup(optimizer, 500, self.trainer.estimated_stepping_batches)  # expect: MLQ102
+        scheduler = get_linear_schedule_with_warmup(
+            optimizer, 500, self.trainer.estimated_stepping_batches  # expect: MLQ102
+        )
         return [optimizer], [{"scheduler": scheduler, "interval": "step"}]
 
 
@@ -58,7 +63,9 @@ def quick_fit(model, datamodule):
 
 
 def finetune(train_ds, eval_ds, output_dir, hparams):
-    model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        "bert-base-uncased", num_labels=2
+    )
     args = TrainingArguments(
         output_dir,
         learning_rate=2e-5,  # expect: MLQ101
@@ -70,6 +77,8 @@ def finetune(train_ds, eval_ds, output_dir, hparams):
         logging_steps=10,
         seed=42,
     )
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds)
+    trainer = Trainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds
+    )
     trainer.train()
     return trainer

@@ -1,0 +1,424 @@
+"""``mlqa check`` end to end: discovery, formats, config, cache, broken input, fuzzing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import hypothesmith
+import nbformat
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mlqa.check
+from mlqa.check import analyze, is_test, main, matches
+from mlqa.rules.engine import Options
+
+TRAIN = """\
+import torch
+from torch import nn, optim
+
+model = nn.Linear(3, 4).cuda()
+opt = optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(90):
+    opt.step()
+"""
+CLEAN = """\
+import argparse
+
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.1)
+args = parser.parse_args()
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+opt = torch.optim.SGD([], lr=args.lr)
+"""
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "clean.py").write_text(CLEAN)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_findings_text_and_exit_code(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys)
+    assert code == 1 and err == ""
+    assert out.splitlines() == [
+        "train.py:4:24: MLQ201 .cuda() call with no CPU fallback; use a device parameter or "
+        "'cuda' if torch.cuda.is_available() else 'cpu'",
+        "train.py:5:40: MLQ101 hardcoded hyperparameter lr=0.1 in torch.optim.SGD(); "
+        "read it from config or the command line",
+        "train.py:6:20: MLQ103 hardcoded loop bound 90 for epoch; read it from config or "
+        "the command line",
+    ]
+    assert run(capsys, "clean.py") == (0, "", "")
+    assert run(capsys, "--exit-zero")[0] == 0
+
+
+def test_formats(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--format", "json", "--no-cache")
+    assert code == 1
+    data = json.loads(out)
+    assert {d["code"] for d in data} == {"MLQ101", "MLQ103", "MLQ201"}
+    assert set(data[0]) == {"path", "line", "column", "code", "message"}
+    _, out, _ = run(capsys, "--format", "github", "--no-cache")
+    assert out.startswith("::error file=train.py,line=4,col=24,title=MLQ201::MLQ201 ")
+    _, out, _ = run(capsys, "--format", "sarif", "--no-cache")
+    sarif = json.loads(out)
+    rules = {
+        r["id"]: r["shortDescription"]["text"]
+        for r in sarif["runs"][0]["tool"]["driver"]["rules"]
+    }
+    assert "Literal number passed" in rules["MLQ101"] and "MLQ202" in rules
+    assert len(sarif["runs"][0]["results"]) == 3
+    assert run(capsys, "--format", "xml")[0] == 2
+
+
+def test_statistics(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--statistics")
+    assert code == 1
+    assert out.splitlines() == [
+        "    1  MLQ101  hardcoded-hyperparameter",
+        "    1  MLQ103  hardcoded-loop-bound",
+        "    1  MLQ201  hardcoded-cuda-call",
+    ]
+    _, out, _ = run(capsys, "--statistics", "--format", "json")
+    assert json.loads(out)[0] == {
+        "code": "MLQ101",
+        "name": "hardcoded-hyperparameter",
+        "count": 1,
+    }
+
+
+def test_select_and_ignore(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run(capsys, "--select", "MLQ2")[1]
+    assert [line.split()[1] for line in out.splitlines()] == ["MLQ201"]
+    out = run(capsys, "--select", "MLQ1", "--ignore", "MLQ103")[1]
+    assert [line.split()[1] for line in out.splitlines()] == ["MLQ101"]
+    out = run(capsys, "--select", "MLQ101,MLQ201")[1]
+    assert [line.split()[1] for line in out.splitlines()] == ["MLQ201", "MLQ101"]
+    code, out, err = run(capsys, "--select", "E501")
+    assert code == 2 and out == "" and "unknown rule code or prefix 'E501'" in err
+
+
+def test_config_keys(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "legacy").mkdir()
+    (project / "legacy" / "old.py").write_text(TRAIN)
+    (project / "conf").mkdir()
+    (project / "conf" / "opt.py").write_text(TRAIN)
+    (project / "tests").mkdir()
+    (project / "tests" / "test_train.py").write_text(TRAIN)
+    (project / "smoke.py").write_text("x = g(temperature=0.7)\n" + TRAIN)
+    (project / "pyproject.toml").write_text(
+        "[tool.mlqa]\n"
+        'exclude = ["legacy/**"]\n'
+        'ignore = ["MLQ103"]\n'
+        'per-file-ignores = { "smoke.py" = ["MLQ2"] }\n'
+        'hyperparameter-names = ["temperature"]\n'
+    )
+    code, out, _ = run(capsys)
+    assert code == 1
+    found = sorted((line.split(":")[0], line.split()[1]) for line in out.splitlines())
+    assert found == [
+        ("conf/opt.py", "MLQ201"),  # config-paths: no MLQ1xx, devices still checked
+        ("smoke.py", "MLQ101"),
+        ("smoke.py", "MLQ101"),
+        ("train.py", "MLQ101"),
+        ("train.py", "MLQ201"),
+    ]
+    # exclude also applies to files passed by name (pre-commit passes every file)
+    assert run(capsys, "legacy/old.py") == (0, "", "")
+    (project / "pyproject.toml").write_text("[tool.mlqa]\nselect = 3\n")
+    code, _, err = run(capsys)
+    assert code == 2 and "select must be" in err
+
+
+def test_noqa(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = TRAIN.replace("lr=0.1)", "lr=0.1)  # noqa: MLQ101").replace(
+        "(90):", "(90):  # noqa"
+    )
+    (project / "train.py").write_text(text)
+    out = run(capsys, "train.py")[1]
+    assert [line.split()[1] for line in out.splitlines()] == ["MLQ201"]
+
+
+def test_notebook_findings(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Experiment"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport torch.optim as optim"),
+        nbformat.v4.new_code_cell("!nvidia-smi\nopt = optim.Adam(params, lr=1e-3)"),
+        nbformat.v4.new_code_cell("x = (\n"),
+    ]
+    nbformat.write(nb, project / "exp.ipynb")
+    before = (project / "exp.ipynb").read_bytes()
+    code, out, err = run(capsys, "exp.ipynb")
+    lines = before.decode().splitlines()
+    path, line, col, rest = out.strip().split(":", 3)
+    assert (path, col) == ("exp.ipynb", "29")
+    assert rest.startswith(" MLQ101 [cell 3, line 2] hardcoded hyperparameter lr=0.001")
+    assert "lr=1e-3" in lines[int(line) - 1]
+    assert (
+        code == 2
+        and "[cell 4, line 1] syntax error" in err
+        and err.startswith("exp.ipynb:")
+    )
+    assert (project / "exp.ipynb").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        (
+            "syntax.py",
+            b"def f(:\n    pass\n",
+            "syntax.py:1:7: syntax error: invalid syntax",
+        ),
+        (
+            "latin1.py",
+            b"x = 1\ny = '\xe9'\n",
+            "latin1.py:2:6: not valid UTF-8 (byte 0xe9)",
+        ),
+        (
+            "binary.py",
+            b"\x7fELF\x00\x01\x02",
+            "binary.py:1:1: binary file (contains NUL bytes)",
+        ),
+        (
+            "bad.ipynb",
+            b'{"cells": [}',
+            "bad.ipynb:1:12: invalid notebook JSON: Expecting value",
+        ),
+        (
+            "notnb.ipynb",
+            b"[]",
+            "notnb.ipynb:1:1: not a Jupyter notebook (no 'cells' list)",
+        ),
+        ("deep.py", b"x = " + b"(" * 300 + b")" * 300 + b"\n", "deep.py:1:"),
+    ],
+)
+def test_broken_input(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    data: bytes,
+    message: str,
+) -> None:
+    (project / name).write_bytes(data)
+    (project / "empty.py").write_bytes(b"")
+    code, out, err = run(capsys)
+    assert code == 2
+    assert err.startswith(message) and len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert "train.py:5:40: MLQ101" in out  # the other files are still checked
+    assert (project / name).read_bytes() == data
+    assert run(capsys, "empty.py") == (0, "", "")
+
+
+def test_missing_path_and_usage(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "nope.py", "train.py")
+    assert (
+        code == 2 and err == "nope.py: no such file or directory\n" and "MLQ101" in out
+    )
+    assert run(capsys, "--bogus")[0] == 2
+
+
+def test_discovery_skips_venvs_and_caches(project: Path) -> None:
+    for directory in [
+        ".git",
+        "venv/lib",
+        "env/lib",
+        "__pycache__",
+        "nb/.ipynb_checkpoints",
+    ]:
+        (project / directory).mkdir(parents=True)
+        (project / directory / "x.py").write_text(TRAIN)
+    (project / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "model.py").write_text(TRAIN)
+    (project / "notes.txt").write_text("lr=0.1")
+    config = mlqa.config.load(project)
+    targets, errors = mlqa.check.discover(["."], config)
+    assert sorted(t.display for t in targets) == [
+        "clean.py",
+        "pkg/model.py",
+        "train.py",
+    ]
+    assert errors == []
+
+
+def test_cache_is_used_and_invalidated(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = run(capsys)
+    (cache_file,) = (project / ".mlqa_cache").glob("check-*.json")
+    assert (project / ".mlqa_cache" / ".gitignore").read_text().endswith("*\n")
+    entries = json.loads(cache_file.read_text())
+    entries["train.py"][2][0][0][3] = "FROM THE CACHE"
+    cache_file.write_text(json.dumps(entries))
+    assert "FROM THE CACHE" in run(capsys)[1]  # unchanged file: result read back
+    assert run(capsys, "--no-cache") == first  # bypass
+    (project / "train.py").write_text(
+        TRAIN + "x = f(batch_size=8)\n"
+    )  # changed: re-checked
+    out = run(capsys)[1]
+    assert "FROM THE CACHE" not in out and "batch_size=8" in out
+    (project / "pyproject.toml").write_text("[tool.mlqa]\ncache = false\n")
+    assert run(capsys)[0] == 1
+
+
+def test_no_cache_writes_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "--no-cache")
+    assert not (project / ".mlqa_cache").exists()
+
+
+def test_parallel_matches_serial(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(12):
+        (project / f"m{i}.py").write_text(TRAIN.replace("0.1", f"0.{i + 1}"))
+    (project / "broken.py").write_text("def (")
+    serial = run(capsys, "--no-cache")
+    monkeypatch.setattr(mlqa.check, "PARALLEL_MIN_FILES", 2)
+    assert run(capsys, "--no-cache") == serial
+
+
+def test_path_helpers() -> None:
+    assert (
+        is_test("tests/unit/helpers.py")
+        and is_test("pkg/test_x.py")
+        and is_test("x_test.py")
+    )
+    assert is_test("conftest.py") and not is_test("pkg/testing.py")
+    defaults = ["config*.py", "**/config*.py", "configs/**", "conf/**"]
+    assert matches("configs/a/b.py", defaults) and matches(
+        "src/pkg/config_base.py", defaults
+    )
+    assert not matches("src/reconfigure.py", defaults) and not matches(
+        "confx/a.py", defaults
+    )
+    assert matches("a/b/c.py", ["a"]) and matches("x/build/y.py", ["build"])
+    assert not matches("a/b/c.py", ["b/*.py"]) and matches("b/c.py", ["b/*.py"])
+
+
+def test_console_script_with_file_list_like_pre_commit(project: Path) -> None:
+    # pre-commit runs the hook's entry with the staged files appended.
+    manifest = (Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text()
+    assert "id: mlqa-check" in manifest and "entry: mlqa check" in manifest
+    for i in range(10):
+        (project / f"f{i}.py").write_text(CLEAN if i % 2 else TRAIN)
+    files = [f"f{i}.py" for i in range(10)]
+    mlqa_exe = Path(sys.executable).with_name("mlqa")
+    result = subprocess.run(
+        [str(mlqa_exe), "check", *files], capture_output=True, text=True, cwd=project
+    )
+    assert result.returncode == 1 and result.stderr == ""
+    assert {line.split(":")[0] for line in result.stdout.splitlines()} == set(
+        files[::2]
+    )
+    result = subprocess.run(
+        [str(mlqa_exe), "check", *files[1::2]],
+        capture_output=True,
+        text=True,
+        cwd=project,
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_import_chain_is_light() -> None:
+    code = (
+        "import sys, mlqa.cli, mlqa.check, mlqa.rules.engine, mlqa.rules.docs\n"
+        "heavy = {'torch', 'black', 'mypy', 'rich', 'nbformat', 'numpy', 'ruff'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+HEADER = (
+    "import torch\nimport torch.optim as optim\nfrom torch import nn\n"
+    "from functools import partial\nLR = 0.1\n"
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_grammar())
+def test_fuzz_grammar_programs_never_crash(source: str) -> None:
+    for text in (source, HEADER + source):
+        findings, errors = analyze(
+            text.encode("utf-8", "surrogatepass"), "f.py", False, Options()
+        )
+        assert all(f[0] >= 1 and f[1] >= 1 for f in findings)
+        assert all(isinstance(e[2], str) for e in errors)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_node())
+def test_fuzz_node_programs_never_crash(source: str) -> None:
+    findings, errors = analyze(
+        (HEADER + source).encode("utf-8", "surrogatepass"), "f.py", False, Options()
+    )
+    assert errors == [] or all("syntax error" in e[2] for e in errors)
+    assert all(f[0] >= 1 for f in findings)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_fuzz_bytes_never_crash(data: bytes, notebook: bool) -> None:
+    findings, errors = analyze(
+        data, "f.ipynb" if notebook else "f.py", notebook, Options()
+    )
+    assert isinstance(findings, list) and isinstance(errors, list)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "x = g(lr=0.1)",
+                "%time f()",
+                "!ls",
+                "for epoch in range(3):\n    pass",
+                "m.cuda()",
+                "import torch.optim as optim",
+                "def (",
+                "await f()",
+                "obj?",
+                "%%bash\nls",
+            ]
+        ),
+        max_size=6,
+    )
+)
+def test_fuzz_notebook_cells_never_crash(sources: list[str]) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    data = nbformat.writes(nb).encode()
+    findings, errors = analyze(data, "f.ipynb", True, Options())
+    assert all(e[2].startswith("[cell ") for e in errors)
+    assert all(f[3].startswith("[cell ") for f in findings)
