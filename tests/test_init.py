@@ -566,6 +566,12 @@ def test_write_atomic_leaves_no_temp_file_on_failure(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_init_from_an_installed_wheel(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
+    try:  # build offline with the installed backend when there is one
+        import hatchling  # noqa: F401
+
+        isolation = ["--no-build-isolation"]
+    except ImportError:
+        isolation = []
     subprocess.run(
         [
             sys.executable,
@@ -573,7 +579,7 @@ def test_init_from_an_installed_wheel(tmp_path: Path) -> None:
             "pip",
             "wheel",
             "--no-deps",
-            "--no-build-isolation",
+            *isolation,
             "-w",
             dist,
             ROOT,
