@@ -159,19 +159,20 @@ def _same_repo(url: object) -> bool:
 
 
 def _yaml_styles(text: str) -> list[tuple[int, int, int]]:
-    """Guess (mapping, sequence, offset) indents from a file, best first."""
+    """Guess ruamel's (mapping, sequence, offset) indents for a file, best first.
+
+    The first ``- `` under ``repos:`` tells the sequence layout (``  - repo:`` is
+    offset 2, sequence 4; ``-   repo:`` is offset 0, sequence 4); common layouts
+    follow. The caller keeps the first guess that writes the file back unchanged.
+    """
     dash = re.search(
-        r"(?m)^repos:[ \t]*(?:#.*)?\r?\n(?:[ \t]*(?:#.*)?\r?\n)*([ \t]*)-([ \t]+)", text
+        r"(?m)^repos:[ \t]*(?:#.*)?\r?\n(?:[ \t]*(?:#.*)?\r?\n)*( *)-( +)", text
     )
     guesses: list[tuple[int, int, int]] = []
     if dash:
         offset = len(dash.group(1))
-        seq = offset + 1 + len(dash.group(2))
-        nested = re.search(r"(?m)^([ \t]+)rev:", text)
-        mapping = 2
-        if nested and seq > 0:
-            mapping = max(2, len(nested.group(1)) - offset - 1 - len(dash.group(2)) + 2)
-        guesses.append((mapping, seq, offset))
+        sequence = offset + 1 + len(dash.group(2))
+        guesses += [(2, sequence, offset), (4, sequence, offset)]
     guesses += [(2, 4, 2), (4, 4, 0), (2, 2, 0), (4, 6, 4)]
     return list(dict.fromkeys(guesses))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import pty
@@ -371,24 +372,47 @@ def test_pre_commit_merge_appends_mlqa_and_keeps_the_rest(
     assert path.read_text() == new
 
 
+OURS_INDENTED = """\
+  - repo: https://github.com/mlqa-dev/mlqa.git
+    rev: v0.0.9  # mine
+    hooks:
+      - id: mlqa-types-system
+      - id: mlqa-format
+        args: [--quiet]
+"""
+OURS_FLUSH = """\
+-   repo: https://github.com/mlqa-dev/mlqa.git
+    rev: v0.0.9  # mine
+    hooks:
+    -   id: mlqa-types-system
+    -   id: mlqa-format
+        args: [--quiet]
+"""
+
+
+@pytest.mark.parametrize("other_first", [False, True])
+@pytest.mark.parametrize("ours", [OURS_INDENTED, OURS_FLUSH], ids=["indented", "flush"])
 def test_pre_commit_existing_mlqa_repo_keeps_its_rev_and_gains_hooks(
-    tmp_path: Path,
+    tmp_path: Path, ours: str, other_first: bool
 ) -> None:
+    dash = ours[: ours.index("repo:")]
+    other = f"{dash}repo: local  # a comment\n{' ' * len(dash)}hooks: []\n"
+    text = "# top\nrepos:\n" + (other + ours if other_first else ours + other)
     path = tmp_path / ".pre-commit-config.yaml"
-    path.write_text(
-        "repos:\n  - repo: https://github.com/mlqa-dev/mlqa.git\n    rev: v0.0.9  # mine\n"
-        "    hooks:\n      - id: mlqa-types-system\n      - id: mlqa-format\n"
-        "        args: [--quiet]\n"
-    )
+    path.write_text(text)
     assert _init(tmp_path, "--yes") == 0
     new = path.read_text()
-    assert "rev: v0.0.9  # mine" in new
-    (repo,) = yaml.safe_load(new)["repos"]
+    # Only additions: every line of the user's file is still there, in order.
+    diff = list(difflib.ndiff(text.splitlines(), new.splitlines()))
+    assert not [line for line in diff if line.startswith("- ")], "\n".join(diff)
+    assert "rev: v0.0.9  # mine" in new and "# a comment" in new
+    repo = next(r for r in yaml.safe_load(new)["repos"] if r["repo"] != "local")
     ids = [h["id"] for h in repo["hooks"]]
     assert ids[:2] == ["mlqa-types-system", "mlqa-format"]
     assert repo["hooks"][1]["args"] == ["--quiet"]
     assert "mlqa-types" not in ids  # the system variant already does that job
     assert {"mlqa-lint", "mlqa-docstrings", "mlqa-strip", "mlqa-check"} <= set(ids)
+    _validate_with_real_tools(tmp_path)
 
 
 def test_pyproject_keeps_comments_and_users_tool_tables(tmp_path: Path) -> None:
