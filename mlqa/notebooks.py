@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fnmatch
 import importlib
 import importlib.util
 import json
@@ -27,7 +26,7 @@ import os
 import stat
 import sys
 import types
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,6 +279,8 @@ def _check_structure(nb: Any, path: str) -> None:
             raise InputError(path, f"{where} has no 'cell_type' string")
         if not isinstance(cell.get("metadata"), dict):
             raise InputError(path, f"{where} has no 'metadata' object")
+        if "id" in cell and not isinstance(cell["id"], str):
+            raise InputError(path, f"{where}: 'id' must be a string")
         source = cell.get("source", "")
         if not isinstance(source, str) and not (
             isinstance(source, list) and all(isinstance(line, str) for line in source)
@@ -403,22 +404,6 @@ def read_notebook(path: str | Path) -> Any:
     """
     text = _decode(_read_bytes(path), str(path))
     return _parse(text, str(path))
-
-
-def code_cells(nb: Mapping[str, Any]) -> list[tuple[int, str]]:
-    """List a notebook's code cells.
-
-    Args:
-        nb: A notebook from :func:`read_notebook`.
-
-    Returns:
-        ``(cell index, source)`` for each code cell, in order.
-    """
-    return [
-        (index, cell.get("source", ""))
-        for index, cell in enumerate(nb["cells"])
-        if cell.get("cell_type") == "code"
-    ]
 
 
 # --------------------------------------------------------------------------- writing
@@ -1043,64 +1028,6 @@ def _parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- files
 
 
-def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
-    """Tell whether ``path`` matches one of ``[tool.mlqa] exclude``'s globs.
-
-    Args:
-        path: The file.
-        root: The project root the globs are relative to.
-        patterns: The globs (``*`` and ``**`` match across ``/``).
-
-    Returns:
-        True when the path or one of its parent directories matches.
-    """
-    if not patterns:
-        return False
-    try:
-        relative = path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        relative = path.as_posix()
-    parts = relative.split("/")
-    candidates = ["/".join(parts[: end + 1]) for end in range(len(parts))]
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        options = [pattern, pattern[3:]] if pattern.startswith("**/") else [pattern]
-        for candidate in candidates:
-            if any(fnmatch.fnmatchcase(candidate, option) for option in options):
-                return True
-    return False
-
-
-def iter_notebooks(paths: Sequence[str]) -> Iterator[Path]:
-    """Expand command-line paths: files as given, directories to their notebooks.
-
-    Directories are walked in sorted order for ``*.ipynb`` files, skipping
-    hidden directories (``.ipynb_checkpoints``, ``.git``, ``.venv`` ...).
-
-    Args:
-        paths: The paths given.
-
-    Yields:
-        Each file to strip, once.
-    """
-    seen: set[Path] = set()
-    for raw in paths:
-        path = Path(raw)
-        if not path.is_dir():
-            if path not in seen:
-                seen.add(path)
-                yield path
-            continue
-        for directory, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if name.endswith(".ipynb"):
-                    found = Path(directory, name)
-                    if found not in seen:
-                        seen.add(found)
-                        yield found
-
-
 @dataclass
 class _Run:
     findings: list[Finding] = field(default_factory=list)
@@ -1141,11 +1068,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"mlqa strip: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    excludes = list(cfg.get("exclude"))
+    from mlqa.files import discover
+
     run = _Run()
-    for path in iter_notebooks(args.paths):
-        if _excluded(path, cfg.root, excludes):
-            continue
+    for path in discover(args.paths, (".ipynb",), cfg.root, list(cfg.get("exclude"))):
         try:
             result = strip_file(path, options, verify=args.verify)
         except InputError as exc:
