@@ -410,7 +410,12 @@ def plan_pyproject(root: Path) -> Change:
     for name, (description, make) in TOOL_PRESETS.items():
         if name in tool or _configured_elsewhere(root, name):
             continue
-        blocks.append(_tool_block(name, description, make(), nl))
+        content = make()
+        project = data.get("project")
+        if isinstance(project, dict) and "requires-python" in project:
+            # ruff reads the target version from requires-python: do not pin another.
+            content.pop("target-version", None)
+        blocks.append(_tool_block(name, description, content, nl))
         added.append(name)
     if not blocks:
         return Change(
@@ -833,10 +838,14 @@ def plan(root: Path) -> list[Change]:
 def write_atomic(path: Path, text: str) -> None:
     """Write a file via a temporary file in the same folder and ``os.replace``.
 
+    A symlink is followed: its target is rewritten, the link stays.
+
     Args:
         path: The destination.
         text: The content (written as UTF-8, newlines as given).
     """
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -575,6 +575,33 @@ def test_extensions_without_recommendations(tmp_path: Path, text: str) -> None:
     assert path.read_text().startswith(text.split("{")[0])
 
 
+def test_ruff_preset_follows_requires_python(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'x'\nrequires-python = '>=3.9'\n"
+    )
+    assert _init(tmp_path, "--yes") == 0
+    ruff = config.load(tmp_path).raw["tool"]["ruff"]
+    assert "target-version" not in ruff  # ruff infers py39 from requires-python
+    assert ruff["lint"]["external"] == ["MLQ"]
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert _init(bare, "--yes") == 0
+    assert config.load(bare).raw["tool"]["ruff"]["target-version"] == "py310"
+
+
+def test_symlinked_settings_are_written_through_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "settings.json"
+    real.parent.mkdir()
+    real.write_text('{\n    "editor.rulers": [88]\n}\n')
+    repo = tmp_path / "repo"
+    (repo / ".vscode").mkdir(parents=True)
+    (repo / ".vscode" / "settings.json").symlink_to(real)
+    assert _init(repo, "--yes") == 0
+    assert (repo / ".vscode" / "settings.json").is_symlink()
+    assert json5.loads(real.read_text())["editor.rulers"] == [88]
+    assert "python.testing.pytestEnabled" in real.read_text()
+
+
 def test_write_atomic_leaves_no_temp_file_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "f.txt"
     target.write_text("old")
