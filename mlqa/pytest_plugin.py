@@ -266,8 +266,12 @@ class MlqaModel(pytest.Collector):
 
 def _config_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
     from mlqa.diagnostics import InputError
+    from mlqa.testing.battery import display_path
 
-    return str(excinfo.value) if isinstance(excinfo.value, InputError) else None
+    error = excinfo.value
+    if not isinstance(error, InputError):
+        return None
+    return str(InputError(display_path(Path(error.path)), error.message, error.line, error.column))
 
 
 class MlqaItem(pytest.Item):

@@ -100,10 +100,18 @@ class _Table:
 
     def error(self, key: str | None, message: str) -> InputError:
         where = f"[{self.header}]" + (f" {key}" if key else "")
-        return InputError(_display(self.path), f"{where}: {message}", self.line(key))
+        return InputError(display_path(self.path), f"{where}: {message}", self.line(key))
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """Show ``path`` relative to the current directory when it is below it.
+
+    Args:
+        path: A file.
+
+    Returns:
+        The relative or, failing that, the given path.
+    """
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
