@@ -10,12 +10,15 @@ never corrupt the cache; an unreadable cache is ignored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+try:  # the blake2 module alone: importing hashlib loads OpenSSL, slow at start-up
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover
+    from hashlib import blake2b
 
 CACHE_DIR = ".mlqa_cache"
 
@@ -29,7 +32,7 @@ def digest(data: bytes) -> str:
     Returns:
         A short hex digest.
     """
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 class ResultCache:
@@ -89,6 +92,8 @@ class ResultCache:
         """Write the cache atomically; failures (read-only tree) are ignored."""
         if not self.dirty:
             return
+        import tempfile
+
         try:
             self.directory.mkdir(exist_ok=True)
             ignore = self.directory / ".gitignore"

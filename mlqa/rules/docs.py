@@ -91,10 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 2 for an unknown code or a usage error.
     """
     parser = argparse.ArgumentParser(
-        prog="mlqa rule", description="Print the documentation of an mlqa rule, or list them all."
+        prog="mlqa rule",
+        description="Print the documentation of an mlqa rule, or list them all.",
     )
-    parser.add_argument("codes", nargs="*", metavar="CODE", help="a code (MLQ101) or rule name")
-    parser.add_argument("--write", metavar="DIR", help="render docs/rules/<name>.md files into DIR")
+    parser.add_argument(
+        "codes", nargs="*", metavar="CODE", help="a code (MLQ101) or rule name"
+    )
+    parser.add_argument(
+        "--write", metavar="DIR", help="render docs/rules/<name>.md files into DIR"
+    )
     try:
         args = parser.parse_args(sys.argv[2:] if argv is None else argv)
     except SystemExit as exc:

@@ -26,8 +26,6 @@ RawFinding = tuple[int, int, str, str]
 _NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:\s*,\s*[A-Z]+[0-9]*)*))?", re.IGNORECASE
 )
-_IMPORT_LINE = r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t]"
-_ALIAS = re.compile(r"\bimport\b[^\n#]*?\bas[ \t]+(\w+)|,[ \t]*\w+[ \t]+as[ \t]+(\w+)")
 
 
 class Options(NamedTuple):
@@ -129,52 +127,107 @@ class FileContext:
 Hook = Callable[[FileContext, ast.AST, State], None]
 
 
-def candidate_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    """Build the regex of lines where some rule could fire.
+def trie_regex(words: Iterable[str]) -> str:
+    """Build a regex alternation of words, factored by common prefixes.
+
+    Python's ``re`` tries alternatives one by one; a trie makes the first
+    character pick the branch, which is what keeps the candidate scan cheap.
 
     Args:
-        names: The hyperparameter keyword names in effect.
+        words: Plain words (no regex syntax).
 
     Returns:
-        A multiline regex; a line it matches is a candidate.
+        A regex matching exactly those words (not anchored).
     """
-    words = "|".join(sorted({re.escape(n) for n in names}, key=len, reverse=True))
-    apis = "|".join(sorted(hyperparameters.API_WORDS, key=len, reverse=True))
-    return re.compile(
-        rf"\b(?:{words})[ \t]*=(?!=)"
-        rf"|\b(?:{apis})[ \t]*\("
-        r"|^[ \t]*(?:async[ \t]+)?for[ \t][^\n]*?(?:epoch|step|\bitr?\b|\biter|\bupdates?\b|\bep\b)"
-        r"|^[ \t]*while[ \t]"
-        r"|cuda|[\"'](?:mps|gpu)\b"
-        rf"|{_IMPORT_LINE}",
-        re.MULTILINE,
-    )
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:  # type: ignore[type-arg]
+        ends = "" in node
+        branches = [
+            re.escape(c) + build(child) for c, child in sorted(node.items()) if c
+        ]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return f"(?:{body})?" if len(branches) > 1 or len(body) > 1 else body + "?"
+        return body
+
+    return build(trie)
 
 
+_LOOP_VAR_TEXT = re.compile(
+    r"[ \t]*(?:async[ \t]+)?(?:for[ \t][^\n]*?(?:epoch|step|\bitr?\b|\biter|\bupdates?\b|\bep\b)"
+    r"|while[ \t])"
+)
+_DEVICE_TEXTS = ("cuda", '"mps"', "'mps'", '"gpu"', "'gpu'")
 _PATTERNS: dict[frozenset[str], re.Pattern[str]] = {}
+_SUFFIXES: re.Pattern[str] | None = None
 
 
-def candidate_lines(source: str, options: Options) -> tuple[list[int], bool]:
+def _reversed_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    # Searching the reversed text for "=" or "(" followed by a reversed word
+    # lets the regex engine skip straight to the rare characters "=" and "(".
+    pattern = _PATTERNS.get(words)
+    if pattern is None:
+        plain = {w[::-1] for w in words if w.isidentifier()}
+        pattern = _PATTERNS[words] = re.compile(rf"[=(][ \t]*{trie_regex(plain)}(?!\w)")
+    return pattern
+
+
+def _find_all(source: str, needle: str, starts: list[int]) -> None:
+    index = source.find(needle)
+    while index != -1:
+        starts.append(index)
+        index = source.find(needle, index + len(needle))
+
+
+def candidate_lines(
+    source: str, options: Options, aliases: Iterable[str] = ()
+) -> tuple[list[int], bool]:
     """Find the 1-based lines where a rule could fire.
+
+    A superset is fine (it only prunes the walk): a hyperparameter keyword or
+    known API name followed by ``=`` or ``(``, an epoch/step loop header or a
+    ``while`` loop, the word ``cuda`` or a ``"mps"``/``"gpu"`` string.
 
     Args:
         source: The file's text.
         options: The names in effect.
+        aliases: Local names bound by ``import ... as`` to known APIs.
 
     Returns:
-        The sorted line numbers (imports included), and whether any line
-        other than an import is a candidate.
+        The sorted line numbers, and whether there is any.
     """
-    pattern = _PATTERNS.get(options.hyperparameter_names)
-    if pattern is None:
-        pattern = _PATTERNS[options.hyperparameter_names] = candidate_pattern(
-            options.hyperparameter_names
-        )
-    aliases = {a or b for a, b in _ALIAS.findall(source)} - {""}
-    starts = [m.start() for m in pattern.finditer(source)]
+    global _SUFFIXES
+    words = options.hyperparameter_names | hyperparameters.API_NAMES
     if aliases:
-        alias_re = "|".join(sorted(re.escape(a) for a in aliases))
-        starts += [m.start() for m in re.finditer(rf"\b(?:{alias_re})[ \t]*\(", source)]
+        words = words | frozenset(aliases)
+    backwards = source[::-1]
+    size = len(source)
+    starts = [size - m.end() for m in _reversed_pattern(words).finditer(backwards)]
+    if _SUFFIXES is None:
+        suffixes = {w[::-1] for w in hyperparameters.API_SUFFIXES}
+        _SUFFIXES = re.compile(rf"\([ \t]*{trie_regex(suffixes)}")
+    starts += [size - m.end() for m in _SUFFIXES.finditer(backwards)]
+    if options.hyperparameters:
+        heads: list[int] = []
+        _find_all(source, "for ", heads)
+        _find_all(source, "while ", heads)
+        for head in heads:
+            line_start = source.rfind("\n", 0, head) + 1
+            if not source[line_start:head].strip(" \tasync") and _loop_head(
+                source, line_start
+            ):
+                starts.append(head)
+    if options.devices:
+        for needle in _DEVICE_TEXTS:
+            _find_all(source, needle, starts)
     if not starts:
         return [], False
     starts.sort()
@@ -185,14 +238,11 @@ def candidate_lines(source: str, options: Options) -> tuple[list[int], bool]:
         pos = start
         if not lines or lines[-1] != line:
             lines.append(line)
-    real = False
-    import_re = re.compile(_IMPORT_LINE)
-    split = source.splitlines()
-    for number in lines:
-        if number <= len(split) and not import_re.match(split[number - 1]):
-            real = True
-            break
-    return lines, real
+    return lines, True
+
+
+def _loop_head(source: str, line_start: int) -> bool:
+    return _LOOP_VAR_TEXT.match(source, line_start) is not None
 
 
 _TRY_STAR: type[ast.Try] = getattr(ast, "TryStar", ast.Try)
@@ -281,6 +331,8 @@ class Walker:
         for stmt in stmts:
             if self.touches(stmt):
                 self.stmt(stmt, state)
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                add_import(stmt, self.ctx.imports)
 
     def stmt(self, node: ast.stmt, state: State) -> None:  # noqa: C901
         """Visit one statement.
@@ -347,10 +399,17 @@ class Walker:
             node: The expression.
             state: What encloses it.
         """
-        ctx, hp, dev = self.ctx, self.hp, self.dev
+        ctx, hp, dev, lines = self.ctx, self.hp, self.dev, self.lines
         stack: list[tuple[ast.AST, bool]] = [(node, state.guarded)]
         while stack:
             sub, guarded = stack.pop()
+            first = getattr(sub, "lineno", None)
+            if first is not None:
+                i = bisect_left(lines, first)
+                if i == len(lines) or lines[i] > (
+                    getattr(sub, "end_lineno", None) or first
+                ):
+                    continue
             if isinstance(sub, ast.Call):
                 here = (
                     state
@@ -414,6 +473,24 @@ def parse(source: str, filename: str, *, top_level_await: bool = False) -> ast.M
     return tree
 
 
+def import_aliases(tree: ast.Module) -> list[str]:
+    """Local names that top-level ``import ... as`` statements give known APIs.
+
+    Args:
+        tree: The module.
+
+    Returns:
+        The aliases (``A`` for ``from torch.optim import Adam as A``).
+    """
+    return [
+        alias.asname
+        for stmt in tree.body
+        if isinstance(stmt, ast.ImportFrom)
+        for alias in stmt.names
+        if alias.asname and alias.name in hyperparameters.API_NAMES
+    ]
+
+
 def analyze_tree(
     tree: ast.Module, source: str, options: Options, lines: list[int] | None = None
 ) -> list[RawFinding]:
@@ -429,7 +506,9 @@ def analyze_tree(
         The unsuppressed findings, sorted.
     """
     if lines is None:
-        lines, _ = candidate_lines(source, options)
+        lines, _ = candidate_lines(source, options, import_aliases(tree))
+    if not lines:
+        return []
     text_lines = source.splitlines()
     ctx = FileContext(tree, text_lines, options)
     Walker(ctx, lines).run()
@@ -456,11 +535,10 @@ def analyze_source(source: str, filename: str, options: Options) -> list[RawFind
         SyntaxError: If the source does not parse.
         ValueError: If the source holds NUL bytes.
     """
-    if not (options.hyperparameters or options.devices):
-        parse(source, filename)
-        return []
-    lines, real = candidate_lines(source, options)
     tree = parse(source, filename)
+    if not (options.hyperparameters or options.devices):
+        return []
+    lines, real = candidate_lines(source, options, import_aliases(tree))
     if not real:
         return []
     return analyze_tree(tree, source, options, lines)

@@ -137,11 +137,12 @@ def _apis() -> dict[str, list[Api]]:
 
 APIS = _apis()
 
-#: Words whose call marks a line as a candidate (besides the keyword names).
-API_WORDS = frozenset(APIS) | {
-    r"\w*(?:Classifier|Regressor|Regression|SVC|SVR|Ranker|Means|NB)",
-    "partial",
-}
+#: Names whose call marks a line as a candidate (besides the keyword names).
+API_NAMES = frozenset(APIS) | {"partial"}
+#: Class-name endings of estimators, for the candidate scan.
+API_SUFFIXES = frozenset(
+    {"Classifier", "Regressor", "Regression", "SVC", "SVR", "Ranker", "Means", "NB"}
+)
 
 #: Calls whose keywords define config rather than use it.
 CONFIG_CALLS = frozenset(_words("""
