@@ -136,8 +136,9 @@ _LIBS: dict[str, types.ModuleType] = {}
 def _lib(key: str) -> types.ModuleType:
     """Return nbstripout's ``_utils`` (``"strip"``) or nbformat's ``rwbase`` (``"lines"``).
 
-    Already-imported real modules are reused; otherwise the single file is
-    loaded by :func:`_load_light`, falling back to a normal import.
+    Each is a private copy of the installed file, loaded by :func:`_load_light`
+    (so patching :func:`_capped_size` in does not touch a real import), falling
+    back to a normal import if the packages' layout ever changes.
 
     Args:
         key: ``"strip"`` or ``"lines"``.
@@ -150,14 +151,40 @@ def _lib(key: str) -> types.ModuleType:
             "strip": ("nbstripout", "_utils.py", "nbstripout._utils"),
             "lines": ("nbformat", "v4/rwbase.py", "nbformat.v4.rwbase"),
         }[key]
-        module = sys.modules.get(dotted)
-        if module is None:
-            try:
-                module = _load_light(package, relative, f"mlqa._light_{package}")
-            except Exception:  # pragma: no cover - a layout change upstream
-                module = importlib.import_module(dotted)
+        try:
+            module = _load_light(package, relative, f"mlqa._light_{package}")
+            module.__dict__["_mlqa_private"] = True
+        except Exception:  # pragma: no cover - a layout change upstream
+            module = importlib.import_module(dotted)
         _LIBS[key] = module
     return _LIBS[key]
+
+
+def _capped_size(item: Any, limit: int) -> int:
+    """Compute nbstripout's ``get_size``, stopping once it reaches ``limit``.
+
+    nbstripout only asks ``get_size(output) <= max_size``, and walks every
+    output in full to answer (all of a plot's JSON to compare with 0). The
+    result here equals ``get_size`` below ``limit`` and is at least ``limit``
+    otherwise, so with ``limit = max_size + 1`` every answer is the same.
+
+    Args:
+        item: An output or a part of one.
+        limit: Where to stop counting.
+
+    Returns:
+        The size, or a number at least ``limit``.
+    """
+    if isinstance(item, str):
+        return len(item)
+    if isinstance(item, (list, dict)):
+        total = 0
+        for element in item.values() if isinstance(item, dict) else item:
+            total += _capped_size(element, limit - total)
+            if total >= limit:
+                break
+        return total
+    return len(str(item))
 
 
 def strip_output(nb: Any, **options: Any) -> Any:
@@ -170,7 +197,15 @@ def strip_output(nb: Any, **options: Any) -> Any:
     Returns:
         The stripped notebook (the same object, changed in place).
     """
-    return _lib("strip").strip_output(nb, **options)
+    module = _lib("strip")
+    if module.__dict__.get("_mlqa_private"):
+        limit = int(options.get("max_size", 0)) + 1
+
+        def get_size(item: Any) -> int:
+            return _capped_size(item, limit)
+
+        module.__dict__["get_size"] = get_size
+    return module.strip_output(nb, **options)
 
 
 @dataclass(frozen=True)
@@ -331,8 +366,51 @@ def _decode(data: bytes, path: str) -> str:
         ) from None
 
 
+def _load(text: str, path: str, nodes_everywhere: bool = True) -> Any:
+    """Parse notebook JSON and check that it is an nbformat 4 notebook.
+
+    Args:
+        text: The notebook text.
+        path: The file, for messages.
+        nodes_everywhere: Give every object attribute access, as nbformat does;
+            otherwise only the notebook, its metadata, cells, cell metadata and
+            outputs, which is all nbstripout and nbformat's line helpers use
+            (and saves building a node for every object inside outputs).
+
+    Returns:
+        The parsed notebook, before nbformat's read normalisation.
+
+    Raises:
+        InputError: On invalid JSON or a value that is not an nbformat 4 notebook.
+    """
+    try:
+        if nodes_everywhere:
+            nb = json.loads(text, object_hook=_Node)
+        else:
+            nb = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            path, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno
+        ) from None
+    except RecursionError:
+        raise InputError(path, "invalid JSON: nested too deeply") from None
+    _check_structure(nb, path)
+    if nodes_everywhere:
+        return nb
+    nb = _Node(nb)
+    nb["metadata"] = _Node(nb["metadata"])
+    cells = nb["cells"]
+    for index, cell in enumerate(cells):
+        cell = cells[index] = _Node(cell)
+        cell["metadata"] = _Node(cell["metadata"])
+        outputs = cell.get("outputs")
+        if outputs:
+            cell["outputs"] = [_Node(output) for output in outputs]
+    return nb
+
+
 def _parse(text: str, path: str) -> Any:
-    """Parse notebook JSON into attribute-access nodes, checking its structure.
+    """Parse a notebook as ``nbformat.read`` does (joined lines, no transient keys).
 
     Args:
         text: The notebook text.
@@ -345,15 +423,7 @@ def _parse(text: str, path: str) -> Any:
     Raises:
         InputError: On invalid JSON or a value that is not an nbformat 4 notebook.
     """
-    try:
-        nb = json.loads(text, object_hook=_Node)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            path, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno
-        ) from None
-    except RecursionError:
-        raise InputError(path, "invalid JSON: nested too deeply") from None
-    _check_structure(nb, path)
+    nb = _load(text, path)
     lines = _lib("lines")
     lines.rejoin_lines(nb)
     lines.strip_transient(nb)
@@ -495,12 +565,20 @@ def _encode_into(value: Any, parts: list[str], newline: str) -> None:
                 raise _NotPlainJSON
             parts.append(inner if first else separator)
             first = False
-            parts.append(_encode_str(key))
-            parts.append(": ")
             kind = type(item)
             if kind is str:
-                parts.append(_encode_str(item))
+                parts.append(f"{_encode_str(key)}: {_encode_str(item)}")
+            elif item is None:
+                parts.append(f"{_encode_str(key)}: null")
+            elif kind is int:
+                parts.append(f"{_encode_str(key)}: {int.__repr__(item)}")
+            elif not item and (kind is dict or kind is _Node):
+                parts.append(f"{_encode_str(key)}: {{}}")
+            elif not item and kind is list:
+                parts.append(f"{_encode_str(key)}: []")
             else:
+                parts.append(_encode_str(key))
+                parts.append(": ")
                 _encode_into(item, parts, inner)
         parts.append(newline)
         parts.append("}")
@@ -572,20 +650,27 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         InputError: If the file cannot be written.
     """
     target = os.path.realpath(path)
+    directory, name = os.path.split(target)
+    temp = os.path.join(directory, f".{name}.{os.getpid()}.mlqa-tmp")
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
         if not os.access(target, os.W_OK):
             raise InputError(path, "cannot write file: permission denied")
-        import tempfile
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(temp, flags, 0o600)
+        except FileExistsError:  # left by a killed run with the same pid
+            import tempfile
 
-        directory, name = os.path.split(target)
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+            fd, temp = tempfile.mkstemp(
+                prefix=f".{name}.", suffix=".mlqa-tmp", dir=directory
+            )
     except OSError as exc:
         raise InputError(path, f"cannot write file: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(temp, mode)
+            os.fchmod(handle.fileno(), mode)
         os.replace(temp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -714,13 +799,19 @@ def strip_text(text: str, path: str, options: StripOptions) -> Result:
         InputError: If the text is not an nbformat 4 notebook, or nbstripout
             rejects its metadata.
     """
-    nb = _parse(text, path)
+    lines = _lib("lines")
+    nb = _load(text, path, nodes_everywhere=False)
+    lines.strip_transient(nb)
     _normalize_ids(nb)
     before = _facts(nb)
     try:
         after = strip_output(nb, **options.as_kwargs())
     except _lib("strip").MetadataError as exc:
         raise InputError(path, f"invalid notebook metadata: {exc}") from None
+    # nbformat joins multi-line values while reading; nothing nbstripout decides
+    # depends on it (sizes are sums of lengths, blank sources are blank either
+    # way), so it is done after stripping, on what is left.
+    lines.rejoin_lines(after)
     facts = _facts(after)
     changed = facts != before
     summary = _summary(before, facts) if changed else ""
