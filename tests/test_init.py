@@ -433,20 +433,7 @@ def test_pyproject_keeps_comments_and_users_tool_tables(tmp_path: Path) -> None:
     assert {"mlqa", "pydoclint"} <= set(loaded.raw["tool"])
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        "lint",
-        pytest.param(
-            "docstrings",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="with a project [tool.ruff], mlqa docstrings passes `--select D`, "
-                "which drops the table's D ignores (D417 comes back)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("command", ["lint", "docstrings"])
 def test_written_presets_behave_like_mlqa_defaults(
     tmp_path: Path, command: str
 ) -> None:

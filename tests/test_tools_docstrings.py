@@ -162,3 +162,19 @@ def test_syntax_error_reported_once(
     assert docstrings.main([str(tmp_path / "syn.py")]) == 2
     err = capsys.readouterr().err
     assert err.count("syntax error") == 1 and "Traceback" not in err
+
+
+def test_user_ruff_config_keeps_its_d_ignores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.ruff.lint]\nselect = ['E', 'F']\nignore = ['D103']\n"
+        "[tool.ruff.lint.pydocstyle]\nconvention = 'google'\n"
+    )
+    code, items = run_json(tmp_path, capsys, "bad.py", BROKEN + "\nimport os\n")
+    codes = {item["code"] for item in items}
+    assert "D103" not in codes  # the project ignores it
+    assert (
+        "F401" not in codes and "E402" not in codes
+    )  # lint's business, not docstrings'
+    assert "DOC101" in codes and code == 1

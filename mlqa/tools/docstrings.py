@@ -84,15 +84,14 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
         The findings of both tools, with unreadable files as input errors.
     """
     del fix
-    if uses_own_config(config):
-        options = ["--select", "D"]
-        ruff_table = config.raw.get("tool", {}).get("ruff", {})
-        convention = ruff_table.get("lint", {}).get("pydocstyle", {}).get("convention")
-        if convention is None and "pydocstyle" not in ruff_table:
-            options += ["--config", "lint.pydocstyle.convention = 'google'"]
+    own = uses_own_config(config)
+    if own:
+        options = _own_config_options(config)
     else:
         options = ["--config", os.fspath(preset("ruff-docstrings.toml"))]
     result = run_ruff(files, config, options, NAME)
+    if own:  # the project's other rules are `mlqa lint`'s business
+        result.findings = [f for f in result.findings if _is_pydocstyle(f.code)]
     try:
         kwargs = pydoclint_options(config)
     except InputError as exc:
@@ -115,6 +114,46 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
                 Finding(shown, line, 1, violation.fullErrorCode, str(violation.msg))
             )
     return result
+
+
+def _ruff_table(config: Config) -> dict[str, Any]:
+    """Return the project's ruff settings, from pyproject.toml or ruff.toml."""
+    for name in (".ruff.toml", "ruff.toml"):
+        path = config.root / name
+        if path.is_file():
+            from mlqa.config import parse_pyproject
+
+            return parse_pyproject(path)[0]
+    table = config.raw.get("tool", {}).get("ruff", {})
+    return table if isinstance(table, dict) else {}
+
+
+def _own_config_options(config: Config) -> list[str]:
+    """Add the D rules to the project's own ruff selection, keeping its ignores.
+
+    On the command line ``--extend-select D`` would re-enable D rules the
+    project ignores, so those ignores are passed again after it.
+    """
+    table = _ruff_table(config)
+    lint = table.get("lint", {}) if isinstance(table.get("lint"), dict) else {}
+    ignored = [
+        code
+        for scope in (table, lint)
+        for key in ("ignore", "extend-ignore")
+        for code in scope.get(key, [])
+        if isinstance(code, str) and code.startswith("D")
+    ]
+    options = ["--extend-select", "D"]
+    if ignored:
+        options += ["--ignore", ",".join(ignored)]
+    pydocstyle = lint.get("pydocstyle", table.get("pydocstyle", {}))
+    if not isinstance(pydocstyle, dict) or "convention" not in pydocstyle:
+        options += ["--config", "lint.pydocstyle.convention = 'google'"]
+    return options
+
+
+def _is_pydocstyle(code: str) -> bool:
+    return code.startswith("D") and code[1:].isdigit()
 
 
 def _is_test(path: Path, root: Path) -> bool:
