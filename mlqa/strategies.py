@@ -185,6 +185,18 @@ def _numpy_dtype(dtype: object) -> tuple[np.dtype[Any], str]:
     return np_dtype, name
 
 
+def _inward(value: float | None, dtype: np.dtype[Any], *, up: bool) -> float | None:
+    """Round a bound to the nearest value ``dtype`` represents, inside the range."""
+    if value is None:
+        return None
+    rounded = dtype.type(value)
+    if up and float(rounded) < value:
+        rounded = np.nextafter(rounded, dtype.type(np.inf))
+    elif not up and float(rounded) > value:
+        rounded = np.nextafter(rounded, dtype.type(-np.inf))
+    return float(rounded)
+
+
 def tensors(
     dtype: Any = "float32",
     shape: int | Sequence[int] | st.SearchStrategy[Sequence[int]] = (),
@@ -204,8 +216,9 @@ def tensors(
             ``"bfloat16"``: drawn as float32, then rounded).
         shape: A shape, a size for a 1-d tensor, or a strategy of shapes
             (e.g. ``shapes(("B", 3)).map(lambda s: s[0])``).
-        min_value: The smallest value (default: the dtype's).
-        max_value: The largest value (default: the dtype's).
+        min_value: The smallest value (default: the dtype's); rounded inwards to
+            the nearest value the dtype represents (0.1 works for float32).
+        max_value: The largest value (default: the dtype's), rounded the same way.
         allow_nan: Allow NaN (floats only).
         allow_infinity: Allow +-inf (floats only, when unbounded).
         unique: Draw distinct values.
@@ -225,8 +238,8 @@ def tensors(
     elif np_dtype.kind == "f":
         elements = hnp.from_dtype(
             np_dtype,
-            min_value=min_value,
-            max_value=max_value,
+            min_value=_inward(min_value, np_dtype, up=True),
+            max_value=_inward(max_value, np_dtype, up=False),
             allow_nan=allow_nan,
             allow_infinity=allow_infinity if min_value is None and max_value is None else False,
             allow_subnormal=False,
