@@ -125,7 +125,8 @@ def is_test(rel: str) -> bool:
         rel: A posix path.
 
     Returns:
-        True for test files and anything under a ``tests`` or ``test`` directory.
+        True for test files and anything under a ``tests``, ``test``,
+        ``testing`` or ``test_*`` directory.
     """
     parts = rel.split("/")
     name = parts[-1]
@@ -134,7 +135,10 @@ def is_test(rel: str) -> bool:
         stem.startswith("test_")
         or stem.endswith("_test")
         or name == "conftest.py"
-        or any(p in ("tests", "test") for p in parts[:-1])
+        or any(
+            p in ("tests", "test", "testing") or p.startswith("test_")
+            for p in parts[:-1]
+        )
     )
 
 
@@ -497,10 +501,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             *(v for g, v in per_file.items() if matches(target.rel, [g]))
         )
         active = selected - ignored
-        test = is_test(target.rel)
-        hp = not test and any(c.startswith("MLQ1") for c in active)
-        hp = hp and not matches(target.rel, config_paths)
-        dev = not test and any(c.startswith("MLQ2") for c in active)
+        # Tests and config files are where literal values belong.
+        exempt = is_test(target.rel) or matches(target.rel, config_paths)
+        hp = not exempt and any(c.startswith("MLQ1") for c in active)
+        dev = not exempt and any(c.startswith("MLQ2") for c in active)
         target.options = Options(names, hp, dev)
         target.kind = f"{int(hp)}{int(dev)}"
     use_cache = bool(config.get("cache")) and not args.no_cache

@@ -135,8 +135,7 @@ def test_config_keys(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys)
     assert code == 1
     found = sorted((line.split(":")[0], line.split()[1]) for line in out.splitlines())
-    assert found == [
-        ("conf/opt.py", "MLQ201"),  # config-paths: no MLQ1xx, devices still checked
+    assert found == [  # conf/ (config-paths), tests/ and legacy/ (exclude): nothing
         ("smoke.py", "MLQ101"),
         ("smoke.py", "MLQ101"),
         ("train.py", "MLQ101"),
@@ -310,6 +309,9 @@ def test_path_helpers() -> None:
         and is_test("x_test.py")
     )
     assert is_test("conftest.py") and not is_test("pkg/testing.py")
+    assert is_test("src/pkg/test_utils/training.py") and is_test(
+        "pkg/testing/helpers.py"
+    )
     defaults = ["config*.py", "**/config*.py", "configs/**", "conf/**"]
     assert matches("configs/a/b.py", defaults) and matches(
         "src/pkg/config_base.py", defaults

@@ -25,7 +25,7 @@ EXPECT = re.compile(r"#\s*expect:\s*((?:MLQ\d{3}[\s,]*)+)")
 def _options_for(rel: str) -> Options:
     test = is_test(rel)
     config = matches(rel, SCHEMA["config-paths"][2])
-    return Options(DEFAULT_NAMES, not test and not config, not test)
+    return Options(DEFAULT_NAMES, not test and not config, not test and not config)
 
 
 def corpus() -> tuple[Counter[tuple[str, int, str]], Counter[tuple[str, int, str]]]:

@@ -249,6 +249,13 @@ _TRY_STAR: type[ast.Try] = getattr(ast, "TryStar", ast.Try)
 _DEVICE_WORDS = ("cuda", "gpu", "device", "avail", "accel", "mps")
 
 
+def _device_specific(name: str) -> bool:
+    # ``def cuda(self)``, ``class CUDAAccelerator``, ``def gpu(i)``: code whose
+    # job is that device; its callers hold the fallback.
+    lower = name.lower()
+    return "cuda" in lower or "gpu" in lower or "mps" in lower
+
+
 def mentions_device(node: ast.AST) -> bool:
     """Tell whether a test is about the device (``torch.cuda.is_available()``, ``args.gpu``).
 
@@ -343,14 +350,14 @@ class Walker:
         """
         ctx = self.ctx
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            inner = State(
-                state.scopes + (node,), state.guarded, state.hyperparameters, False
-            )
+            guarded = state.guarded or _device_specific(node.name)
+            inner = State(state.scopes + (node,), guarded, state.hyperparameters, False)
             self.body(node.body, inner)
         elif isinstance(node, ast.ClassDef):
             config = hyperparameters.is_config_class(node, ctx.imports)
+            guarded = state.guarded or _device_specific(node.name)
             inner = State(
-                state.scopes, state.guarded, state.hyperparameters and not config, True
+                state.scopes, guarded, state.hyperparameters and not config, True
             )
             self.body(node.body, inner)
         elif isinstance(node, (ast.If, ast.While)):

@@ -223,6 +223,22 @@ def known_api(qualname: str | None) -> Api | None:
     return None
 
 
+#: Normalisation layers' momentum and eps are architecture, not training choices.
+_NORM_ARGS = frozenset({"momentum", "eps"})
+#: A dropout of zero means "no dropout here": architecture, not a tuned value.
+_DROPOUT_ARGS = frozenset(
+    {"dropout", "p", "drop_rate", "dropout_rate", "drop_path_rate"}
+)
+
+
+def _is_zero(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and node.value == 0
+        and not isinstance(node.value, bool)
+    )
+
+
 def _show(node: ast.expr) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -319,9 +335,14 @@ class HyperparameterRules:
         api = known_api(qualname)
         callee = qualname or "call"
         names = ctx.options.hyperparameter_names
+        norm = (
+            last is not None and "norm" in last.lower() and "clip" not in last.lower()
+        )
         for kw in node.keywords:
             arg = kw.arg
-            if arg is None:
+            if arg is None or (norm and arg in _NORM_ARGS):
+                continue
+            if arg in _DROPOUT_ARGS and _is_zero(kw.value):
                 continue
             if arg in names or (
                 api is not None
@@ -338,7 +359,7 @@ class HyperparameterRules:
             if isinstance(value, ast.Starred):
                 break
             pname = api.positional[index]
-            if pname is not None:
+            if pname is not None and not (pname in _DROPOUT_ARGS and _is_zero(value)):
                 self.check_value(ctx, value, pname, "MLQ102", state, f" to {callee}()")
         if api.positional[:2] == (None, "lr") and args:
             self._param_groups(ctx, args[0], callee, state)

@@ -69,3 +69,24 @@ def autocast_step(model, x):
 def report():
     print("cuda available:", torch.cuda.is_available(), torch.cuda.device_count())
     print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")
+
+
+class CUDAAccelerator:
+    """Device-specific code: its callers choose it, with a fallback."""
+
+    def setup(self, model):
+        return model.to(torch.device("cuda", 0))
+
+
+class Batch:
+    def __init__(self, tensors):
+        self.tensors = tensors
+
+    def cuda(self):
+        return Batch([t.cuda() for t in self.tensors])
+
+
+def try_gpu(i=0):
+    if torch.cuda.device_count() >= i + 1:
+        return torch.device(f"cuda:{i}")
+    return torch.device("cpu")
