@@ -56,7 +56,7 @@ def pick_device():
     return torch.device("cpu")
 
 
-def mps_only(x):
+def use_accelerator_by_default(x):
     torch.set_default_device("mps")  # expect: MLQ202
     return x.to("cpu"), x.is_cuda, x.device.type == "cuda"
 
