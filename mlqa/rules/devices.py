@@ -122,7 +122,10 @@ Flags `x.cuda()` (and `x.cuda(0)`, `x.cuda(args.gpu)`) unless a CPU fallback
 is in sight: an enclosing `if` whose test is about the device
 (`if torch.cuda.is_available():`, `if args.gpu is not None:`,
 `if use_cuda:`) or a conditional expression
-(`model.cuda() if use_cuda else model`). Tests are not checked.
+(`model.cuda() if use_cuda else model`). Code whose job is the device is
+not flagged either: a function or class named for it (`def cuda(self)`,
+`class CUDAAccelerator`, `def try_gpu()`). Tests and config files are not
+checked.
 
 ## Why is this bad?
 `.cuda()` fails with "Torch not compiled with CUDA enabled" or "no CUDA GPUs
@@ -156,7 +159,8 @@ Flags a literal GPU device string (`"cuda"`, `"cuda:0"`, `f"cuda:{rank}"`,
 or `accelerator=` keyword, or assigned to a variable or attribute named like
 `device`, when there is no CPU fallback in the same expression or an
 enclosing device check. `torch.device("cuda" if torch.cuda.is_available()
-else "cpu")` is fine, and so is a `device` parameter or config field.
+else "cpu")` is fine, and so is a `device` parameter or config field, and
+code in a function or class named for the device (`def gpu(i)`).
 
 ## Why is this bad?
 A hardcoded device makes the code fail wherever that device is missing: on

@@ -492,7 +492,9 @@ and `F.layer_norm(x, shape, eps=1e-5)` are not. Also covers
 Not flagged: argparse/click/typer defaults, function parameter defaults,
 fields of dataclass/attrs/pydantic/NamedTuple config classes, values read from
 config objects (`cfg.lr`, `args.lr`, `params["lr"]`), config dicts
-(`dict(lr=0.1)`), files matching `config-paths` and tests.
+(`dict(lr=0.1)`), files matching `config-paths` and tests. Normalisation
+layers' `momentum`/`eps` (`nn.BatchNorm2d(c, momentum=0.01)`) and a dropout of
+zero (`dropout=0.0`: no dropout) are architecture, not tuned values.
 
 ## Why is this bad?
 A hyperparameter buried in training code can only be changed by editing the
