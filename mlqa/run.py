@@ -71,53 +71,27 @@ def _error_lines(text: str) -> list[InputError]:
     return errors
 
 
-def _notebooks(files: list[Path], config: config_mod.Config) -> ToolResult:
-    from mlqa import notebooks
+def _command_step(
+    name: str, module: str, suffixes: tuple[str, ...], options: list[str]
+) -> Callable[[list[Path], config_mod.Config], ToolResult]:
+    """A step that runs another mlqa command in process and reads its JSON report."""
 
-    books = [f for f in files if f.suffix == ".ipynb"]
-    result = ToolResult("notebooks", files=len(books))
-    if not books:
-        return result
-    code, out, err = _captured(notebooks.main, ["--verify", *[str(b) for b in books]])
-    text = out + err
-    for line in text.splitlines():
-        path = line.split(":", 1)[0].strip()
-        if not line.strip() or path not in {str(b) for b in books}:
-            continue
-        if code == EXIT_ERROR and "would" not in line:
-            result.errors.append(InputError(path, line.split(":", 1)[1].strip()))
-        else:
-            result.findings.append(
-                Finding(
-                    display(Path(path)), 1, 1, "strip", "notebook has outputs to strip"
-                )
-            )
-    if code == EXIT_FINDINGS and not result.findings:
-        result.findings.append(
-            Finding(".", 1, 1, "strip", text.strip() or "notebooks to strip")
-        )
-    return result
+    def step(files: list[Path], config: config_mod.Config) -> ToolResult:
+        import importlib
 
-
-def _rules(files: list[Path], config: config_mod.Config) -> ToolResult:
-    from mlqa import check
-
-    targets = [f for f in files if f.suffix in (".py", ".ipynb")]
-    result = ToolResult("rules", files=len(targets))
-    if not targets:
-        return result
-    code, out, err = _captured(
-        check.main, ["--format", "json", "--exit-zero", *[str(t) for t in targets]]
-    )
-    try:
-        items = json.loads(out or "[]")
-    except json.JSONDecodeError:
-        items = []
-        result.errors.append(
-            InputError("mlqa check", (out + err).strip() or "no report")
-        )
-    for item in items:
-        result.findings.append(
+        targets = [f for f in files if f.suffix in suffixes]
+        result = ToolResult(name, files=len(targets))
+        if not targets:
+            return result
+        main = importlib.import_module(module).main
+        argv = [*options, "--format", "json", *[str(t) for t in targets]]
+        code, out, err = _captured(main, argv)
+        try:
+            items = json.loads(out or "[]")
+        except json.JSONDecodeError:
+            items = []
+            result.errors.append(InputError(name, (out + err).strip() or "no report"))
+        result.findings += [
             Finding(
                 display(Path(item["path"])),
                 int(item["line"]),
@@ -125,10 +99,13 @@ def _rules(files: list[Path], config: config_mod.Config) -> ToolResult:
                 str(item["code"]),
                 str(item["message"]),
             )
-        )
-    if code == EXIT_ERROR:
-        result.errors += _error_lines(err)
-    return result
+            for item in items
+        ]
+        if code == EXIT_ERROR:
+            result.errors += _error_lines(err)
+        return result
+
+    return step
 
 
 RUNNERS: dict[str, Callable[[list[Path], config_mod.Config], ToolResult]] = {
@@ -136,8 +113,10 @@ RUNNERS: dict[str, Callable[[list[Path], config_mod.Config], ToolResult]] = {
     "lint": _tool_step("mlqa.tools.ruff", "lint"),
     "docstrings": _tool_step("mlqa.tools.docstrings", "docstrings"),
     "types": _tool_step("mlqa.tools.mypy", "types"),
-    "notebooks": _notebooks,
-    "rules": _rules,
+    "notebooks": _command_step(
+        "notebooks", "mlqa.notebooks", (".ipynb",), ["--verify"]
+    ),
+    "rules": _command_step("rules", "mlqa.check", (".py", ".ipynb"), ["--exit-zero"]),
 }
 
 

@@ -1,0 +1,137 @@
+"""Wrapper overhead of each tool hook vs calling the tool directly, side by side.
+
+Usage:  python benchmarks/bench_tools.py [--repeat N]
+
+Corpus: a copy of real PyTorch library code shipped in the installed torch
+wheel (torch/nn, torch/optim, torch/utils/data, torch/distributions: ~250
+files, ~80k lines) in benchmarks/data/tools-corpus, with a pyproject.toml that
+has no tool config so mlqa's presets apply and the direct calls get the same
+preset files. For the types hook, the torch-using demo project is checked in
+its own environment (torch installed), warm cache, like a re-run of the
+``mlqa-types-system`` hook.
+
+Each command runs as a subprocess, as pre-commit runs it; the median of N runs
+is reported with the ratio wrapper/direct (goal: <= 1.10) and, for types, the
+warm wall time (goal: <= 1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch  # only to locate the corpus
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data" / "tools-corpus"
+PRESETS = ROOT / "mlqa" / "presets"
+BIN = Path(sys.executable).parent
+DEMO = ROOT / "examples" / "demo-project"
+
+
+def build_corpus() -> list[str]:
+    if not DATA.exists():
+        src = Path(torch.__file__).parent
+        for sub in ("nn", "optim", "utils/data", "distributions"):
+            shutil.copytree(
+                src / sub, DATA / sub, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        (DATA / "pyproject.toml").write_text("[project]\nname = 'corpus'\n")
+    files = sorted(str(p.relative_to(DATA)) for p in DATA.rglob("*.py"))
+    lines = sum(len((DATA / f).read_text(errors="replace").splitlines()) for f in files)
+    print(f"corpus: {len(files)} files, {lines} lines of torch library code")
+    return files
+
+
+def timed(
+    cmd: list[str], cwd: Path, env: dict[str, str], repeat: int, fresh_cache: bool
+) -> float:
+    times = []
+    for _ in range(repeat):
+        run_env = dict(env)
+        if fresh_cache:
+            run_env["BLACK_CACHE_DIR"] = tempfile.mkdtemp(prefix="black-cache-")
+        started = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, env=run_env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)  # fmt: skip
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    files = build_corpus()
+    env = dict(os.environ)
+    mlqa = [str(BIN / "mlqa")]
+    rows: list[tuple[str, float, float]] = []
+
+    def compare(name: str, direct: list[list[str]], wrapper: list[str], cwd: Path = DATA,
+                fresh: bool = False) -> None:  # fmt: skip
+        # warm up both once (file system cache, mypy cache)
+        for cmd in (*direct, wrapper):
+            timed(cmd, cwd, env, 1, fresh)
+        d = sum(timed(cmd, cwd, env, args.repeat, fresh) for cmd in direct)
+        w = timed(wrapper, cwd, env, args.repeat, fresh)
+        rows.append((name, d, w))
+
+    compare(
+        "format (black --check, cold cache)",
+        [[str(BIN / "black"), "--check", "-q", *files]],
+        [*mlqa, "format", "--check", *files],
+        fresh=True,
+    )
+    compare(
+        "format (black --check, warm cache)",
+        [[str(BIN / "black"), "--check", "-q", *files]],
+        [*mlqa, "format", "--check", *files],
+    )
+    compare(
+        "lint (ruff check)",
+        [[str(BIN / "ruff"), "check", "--no-cache", "--config", str(PRESETS / "ruff.toml"),
+          "--output-format", "concise", *files]],
+        [*mlqa, "lint", *files],
+    )  # fmt: skip
+    compare(
+        "docstrings (ruff D + pydoclint)",
+        [
+            [str(BIN / "ruff"), "check", "--no-cache", "--config",
+             str(PRESETS / "ruff-docstrings.toml"), "--output-format", "concise", *files],
+            [str(BIN / "pydoclint"), "--style=google", "--arg-type-hints-in-docstring=False",
+             "--check-return-types=False", "--check-yield-types=False", "--quiet", *files],
+        ],
+        [*mlqa, "docstrings", *files],
+    )  # fmt: skip
+    demo_files = sorted(str(p.relative_to(DEMO)) for p in DEMO.rglob("*.py"))
+    cache = DEMO / ".mypy_cache"
+    compare(
+        "types (mypy, warm cache, torch-using demo)",
+        [[str(BIN / "mypy"), "--config-file", str(PRESETS / "mypy.ini"), "--cache-dir",
+          str(cache), "--show-column-numbers", "--no-error-summary", *demo_files]],
+        [*mlqa, "types", *demo_files],
+        cwd=DEMO,
+    )  # fmt: skip
+    baseline = timed([sys.executable, "-c", "pass"], DATA, env, args.repeat, False)
+
+    print(f"\npython -c pass: {baseline * 1000:.0f} ms (median of {args.repeat})\n")
+    print(f"{'hook':<46} {'direct s':>9} {'mlqa s':>9} {'ratio':>7}")
+    for name, d, w in rows:
+        print(f"{name:<46} {d:>9.3f} {w:>9.3f} {w / d:>7.2f}")
+    types_warm = rows[-1][2]
+    print(
+        f"\ntypes hook warm re-run on a torch-using repo: {types_warm:.2f} s (goal <= 1 s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
