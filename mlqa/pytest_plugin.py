@@ -31,9 +31,13 @@ def _seed(value: str) -> int:
     try:
         seed = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--mlqa-seed={value!r} must be an integer in [0, 2**32)") from None
+        raise argparse.ArgumentTypeError(
+            f"--mlqa-seed={value!r} must be an integer in [0, 2**32)"
+        ) from None
     if not 0 <= seed < 2**32:
-        raise argparse.ArgumentTypeError(f"--mlqa-seed={value!r} must be an integer in [0, 2**32)")
+        raise argparse.ArgumentTypeError(
+            f"--mlqa-seed={value!r} must be an integer in [0, 2**32)"
+        )
     return seed
 
 
@@ -85,7 +89,9 @@ def pytest_configure(config: pytest.Config) -> None:
     Args:
         config: pytest's config.
     """
-    config.addinivalue_line("markers", "mlqa: an item of the mlqa model battery (pytest --mlqa)")
+    config.addinivalue_line(
+        "markers", "mlqa: an item of the mlqa model battery (pytest --mlqa)"
+    )
     if config.getoption("mlqa"):
         config.pluginmanager.register(_Summary(config), "mlqa-summary")
 
@@ -202,21 +208,25 @@ class MlqaBattery(pytest.Collector):
         config = load(self.config.rootpath)
         self.stash_config = config
         return [
-            MlqaModel.from_parent(self, name=name, nodeid=f"{PREFIX}::{name}", mlqa_config=config)
+            MlqaModel.from_parent(
+                self, name=name, nodeid=f"{PREFIX}::{name}", mlqa_config=config
+            )
             for name in model_names(config)
         ]
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> Any:
         """Report a config error as its one line.
 
         Args:
             excinfo: The failure.
-            style: The traceback style.
+            style: The traceback style (pytest's collectors use their own).
 
         Returns:
             The report.
         """
-        return _config_failure(excinfo) or super().repr_failure(excinfo, style)
+        return _config_failure(excinfo) or super().repr_failure(excinfo)
 
 
 class MlqaModel(pytest.Collector):
@@ -245,23 +255,37 @@ class MlqaModel(pytest.Collector):
             targets: list[str | None] = [None]
             if check == "device_parity":
                 present = accelerators(devices(self.config))
-                targets = list(present) if len(present) > 1 else [present[0] if present else None]
+                targets = (
+                    list(present)
+                    if len(present) > 1
+                    else [present[0] if present else None]
+                )
             for target in targets:
-                name = check if target is None or len(targets) == 1 else f"{check}[{target}]"
-                items.append(MlqaItem.from_parent(self, name=name, spec=spec, check=check, device=target))
+                name = (
+                    check
+                    if target is None or len(targets) == 1
+                    else f"{check}[{target}]"
+                )
+                items.append(
+                    MlqaItem.from_parent(
+                        self, name=name, spec=spec, check=check, device=target
+                    )
+                )
         return items
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> Any:
         """Report a config error as its one line.
 
         Args:
             excinfo: The failure.
-            style: The traceback style.
+            style: The traceback style (pytest's collectors use their own).
 
         Returns:
             The report.
         """
-        return _config_failure(excinfo) or super().repr_failure(excinfo, style)
+        return _config_failure(excinfo) or super().repr_failure(excinfo)
 
 
 def _config_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
@@ -271,7 +295,11 @@ def _config_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
     error = excinfo.value
     if not isinstance(error, InputError):
         return None
-    return str(InputError(display_path(Path(error.path)), error.message, error.line, error.column))
+    return str(
+        InputError(
+            display_path(Path(error.path)), error.message, error.line, error.column
+        )
+    )
 
 
 class MlqaItem(pytest.Item):
@@ -284,7 +312,9 @@ class MlqaItem(pytest.Item):
         **kwargs: For pytest's Item.
     """
 
-    def __init__(self, *, spec: ModelSpec, check: str, device: str | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, spec: ModelSpec, check: str, device: str | None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.spec = spec
         self.check = check
@@ -302,7 +332,9 @@ class MlqaItem(pytest.Item):
             device=self.device or "cuda",
         )
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> Any:
         """Show a failed check's report without the traceback through mlqa.
 
         Args:
@@ -312,7 +344,9 @@ class MlqaItem(pytest.Item):
         Returns:
             The report.
         """
-        if isinstance(excinfo.value, AssertionError) and str(excinfo.value).startswith("mlqa"):
+        if isinstance(excinfo.value, AssertionError) and str(excinfo.value).startswith(
+            "mlqa"
+        ):
             return f"model {self.spec.name!r}: {excinfo.value}"
         return super().repr_failure(excinfo, style)
 
@@ -327,7 +361,9 @@ class MlqaItem(pytest.Item):
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """With ``--mlqa``, add the battery's items (before ``-k``/``-m`` select).
 
     Args:
@@ -403,6 +439,10 @@ class _Summary:
             parts = []
             for outcome in ("passed", "failed", "skipped"):
                 if outcome in by_outcome:
-                    names = "" if outcome == "passed" else f" ({', '.join(by_outcome[outcome])})"
+                    names = (
+                        ""
+                        if outcome == "passed"
+                        else f" ({', '.join(by_outcome[outcome])})"
+                    )
                     parts.append(f"{len(by_outcome[outcome])} {outcome}{names}")
             terminalreporter.write_line(f"{model}: {', '.join(parts)}")

@@ -73,7 +73,9 @@ def _sides(min_side: int, max_side: int) -> st.SearchStrategy[int]:
     return st.integers(min_side, max_side)
 
 
-def batch_sizes(*, min_size: int = 1, max_size: int = MAX_BATCH) -> st.SearchStrategy[int]:
+def batch_sizes(
+    *, min_size: int = 1, max_size: int = MAX_BATCH
+) -> st.SearchStrategy[int]:
     """Batch sizes, shrinking towards ``min_size``.
 
     Args:
@@ -106,6 +108,9 @@ def dims(
 
     Returns:
         A strategy of dicts name -> size.
+
+    Raises:
+        InvalidArgument: For a bad argument, as ``name=value`` and the rule broken.
     """
     sides = _sides(min_side, max_side)
     fixed = dict(fixed or {})
@@ -122,7 +127,9 @@ def dims(
 
 def _check_spec(index: int, spec: object) -> tuple[Dim, ...]:
     if not isinstance(spec, (tuple, list)):
-        raise InvalidArgument(f"specs[{index}]={spec!r} must be a tuple of sizes, names or None")
+        raise InvalidArgument(
+            f"specs[{index}]={spec!r} must be a tuple of sizes, names or None"
+        )
     for dim in spec:
         if dim is None or isinstance(dim, str):
             continue
@@ -150,6 +157,9 @@ def shapes(
 
     Returns:
         A strategy of tuples of shapes, one per spec, in order.
+
+    Raises:
+        InvalidArgument: For a bad argument, as ``name=value`` and the rule broken.
     """
     checked = [_check_spec(i, spec) for i, spec in enumerate(specs)]
     if not checked:
@@ -163,7 +173,11 @@ def shapes(
         sizes = draw(named)
         return tuple(
             tuple(
-                d if isinstance(d, int) else sizes[d] if isinstance(d, str) else draw(sides)
+                (
+                    d
+                    if isinstance(d, int)
+                    else sizes[d] if isinstance(d, str) else draw(sides)
+                )
                 for d in spec
             )
             for spec in checked
@@ -227,12 +241,19 @@ def tensors(
 
     Returns:
         A strategy of tensors.
+
+    Raises:
+        InvalidArgument: For a bad argument, as ``name=value`` and the rule broken.
     """
     np_dtype, name = _numpy_dtype(dtype)
     if min_value is not None and max_value is not None and min_value > max_value:
-        raise InvalidArgument(f"min_value={min_value!r} must be <= max_value={max_value!r}")
+        raise InvalidArgument(
+            f"min_value={min_value!r} must be <= max_value={max_value!r}"
+        )
     if requires_grad and np_dtype.kind not in "fc":
-        raise InvalidArgument(f"requires_grad=True needs a floating dtype, not dtype={name!r}")
+        raise InvalidArgument(
+            f"requires_grad=True needs a floating dtype, not dtype={name!r}"
+        )
     if np_dtype.kind == "b":
         elements: st.SearchStrategy[Any] = st.booleans()
     elif np_dtype.kind == "f":
@@ -241,17 +262,23 @@ def tensors(
             min_value=_inward(min_value, np_dtype, up=True),
             max_value=_inward(max_value, np_dtype, up=False),
             allow_nan=allow_nan,
-            allow_infinity=allow_infinity if min_value is None and max_value is None else False,
+            allow_infinity=(
+                allow_infinity if min_value is None and max_value is None else False
+            ),
             allow_subnormal=False,
         )
     elif np_dtype.kind == "c":
-        elements = hnp.from_dtype(np_dtype, allow_nan=allow_nan, allow_infinity=allow_infinity)
+        elements = hnp.from_dtype(
+            np_dtype, allow_nan=allow_nan, allow_infinity=allow_infinity
+        )
     else:
         info = np.iinfo(np_dtype)
         low = info.min if min_value is None else int(np.ceil(min_value))
         high = info.max if max_value is None else int(np.floor(max_value))
         if low > high:
-            raise InvalidArgument(f"min_value={min_value!r}, max_value={max_value!r}: no {name} value in range")
+            raise InvalidArgument(
+                f"min_value={min_value!r}, max_value={max_value!r}: no {name} value in range"
+            )
         elements = st.integers(max(low, int(info.min)), min(high, int(info.max)))
     if isinstance(shape, st.SearchStrategy):
         shape_strategy: Any = shape.map(tuple)
@@ -304,6 +331,9 @@ def mlps(
 
     Returns:
         A strategy of ``nn.Sequential`` modules (float32, CPU).
+
+    Raises:
+        InvalidArgument: For a bad argument, as ``name=value`` and the rule broken.
     """
     _check_int("in_features", in_features, 1)
     _check_int("out_features", out_features, 1)
@@ -316,7 +346,9 @@ def mlps(
     chosen = list(activations)
     for act in chosen:
         if act not in _ACTIVATIONS:
-            raise InvalidArgument(f"activations={chosen!r}: {act!r} is not one of {', '.join(_ACTIVATIONS)}")
+            raise InvalidArgument(
+                f"activations={chosen!r}: {act!r} is not one of {', '.join(_ACTIVATIONS)}"
+            )
     if not chosen:
         raise InvalidArgument("activations=[] must name at least one activation")
     seeds = st.just(seed) if seed is not None else st.integers(0, 2**32 - 1)

@@ -15,7 +15,9 @@ from torch import nn
 from mlqa import strategies as mst
 from mlqa import testing
 
-FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +49,11 @@ def test_float_tensors_in_range(t: torch.Tensor) -> None:
     assert bool(torch.isfinite(t).all()) and float(t.abs().max()) <= 1.0
 
 
-@given(mst.tensors(torch.int64, mst.shapes(("B",)).map(lambda s: s[0]), min_value=0, max_value=9))
+@given(
+    mst.tensors(
+        torch.int64, mst.shapes(("B",)).map(lambda s: s[0]), min_value=0, max_value=9
+    )
+)
 def test_int_tensors_from_a_shape_strategy(t: torch.Tensor) -> None:
     assert t.dtype == torch.int64 and t.ndim == 1
     assert int(t.min()) >= 0 and int(t.max()) <= 9
@@ -84,20 +90,35 @@ def test_mlps_do_not_touch_the_global_rng(data: st.DataObject) -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: mst.shapes(("B",), min_side=3, max_side=2), "min_side=3 must be <= max_side=2"),
+        (
+            lambda: mst.shapes(("B",), min_side=3, max_side=2),
+            "min_side=3 must be <= max_side=2",
+        ),
         (lambda: mst.shapes(("B",), min_side=-1), "min_side=-1 must be >= 0"),
         (lambda: mst.shapes(), "at least one spec"),
         (lambda: mst.shapes(("B", 2.5)), "specs[0] dim=2.5 must be an integer"),
         (lambda: mst.shapes("B"), "specs[0]='B' must be a tuple"),
         (lambda: mst.batch_sizes(min_size=0), "min_size=0 must be >= 1"),
-        (lambda: mst.batch_sizes(min_size=5, max_size=4), "min_size=5 must be <= max_size=4"),
+        (
+            lambda: mst.batch_sizes(min_size=5, max_size=4),
+            "min_size=5 must be <= max_size=4",
+        ),
         (lambda: mst.tensors("str"), "dtype='str' is not a"),
-        (lambda: mst.tensors("float32", min_value=2, max_value=1), "min_value=2 must be <= max_value=1"),
-        (lambda: mst.tensors("int64", requires_grad=True), "requires_grad=True needs a floating dtype"),
+        (
+            lambda: mst.tensors("float32", min_value=2, max_value=1),
+            "min_value=2 must be <= max_value=1",
+        ),
+        (
+            lambda: mst.tensors("int64", requires_grad=True),
+            "requires_grad=True needs a floating dtype",
+        ),
         (lambda: mst.tensors("float32", (2, -1)), "shape dim=-1 must be >= 0"),
         (lambda: mst.mlps(0, 2), "in_features=0 must be >= 1"),
         (lambda: mst.mlps(2, 2, activations=["swish"]), "'swish' is not one of"),
-        (lambda: mst.dims(["B"], fixed={"B": True}), "fixed['B']=True must be an integer"),
+        (
+            lambda: mst.dims(["B"], fixed={"B": True}),
+            "fixed['B']=True must be an integer",
+        ),
     ],
 )
 def test_invalid_arguments(make: object, message: str) -> None:
@@ -111,7 +132,9 @@ def test_strategies_import_torch_lazily() -> None:
     import sys
 
     code = "import sys, mlqa.strategies; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -120,11 +143,15 @@ def test_strategies_import_torch_lazily() -> None:
 
 @FAST
 @given(
-    mst.mlps(4, 3, max_layers=3, max_width=8, activations=("tanh", "relu", "gelu", "sigmoid")),
+    mst.mlps(
+        4, 3, max_layers=3, max_width=8, activations=("tanh", "relu", "gelu", "sigmoid")
+    ),
     mst.batch_sizes(min_size=2, max_size=6),
     st.data(),
 )
-def test_any_mlp_is_batch_independent(model: nn.Module, size: int, data: st.DataObject) -> None:
+def test_any_mlp_is_batch_independent(
+    model: nn.Module, size: int, data: st.DataObject
+) -> None:
     x = data.draw(mst.tensors("float32", (size, 4), min_value=-3, max_value=3))
     testing.assert_batch_independent(model, x)
     testing.assert_output_shape(model, x, ("B", 3))
@@ -149,7 +176,9 @@ def test_any_tanh_mlp_updates_every_parameter_finitely_and_deterministically(
     mst.batch_sizes(min_size=2, max_size=6),
     st.data(),
 )
-def test_mixing_the_batch_is_always_caught(model: nn.Module, size: int, data: st.DataObject) -> None:
+def test_mixing_the_batch_is_always_caught(
+    model: nn.Module, size: int, data: st.DataObject
+) -> None:
     # tanh, not relu: behind a dead relu the mixing has no gradient (nor any effect)
     x = data.draw(mst.tensors("float32", (size, 4), min_value=-3, max_value=3))
     mixed = nn.Sequential(MeanOverBatch(), model)
@@ -164,9 +193,15 @@ class MeanOverBatch(nn.Module):
 
 @FAST
 @given(mst.shapes(("B", None, "C"), min_side=1, max_side=4))
-def test_output_shape_accepts_what_it_describes(shapes: tuple[tuple[int, ...], ...]) -> None:
+def test_output_shape_accepts_what_it_describes(
+    shapes: tuple[tuple[int, ...], ...],
+) -> None:
     (shape,) = shapes
-    testing.assert_output_shape(nn.Identity(), torch.zeros(shape), ("N", None, shape[2]))
+    testing.assert_output_shape(
+        nn.Identity(), torch.zeros(shape), ("N", None, shape[2])
+    )
     if shape[2] != shape[0]:
         with pytest.raises(AssertionError, match="named dim 'B'"):
-            testing.assert_output_shape(nn.Identity(), torch.zeros(shape), ("B", None, "B"))
+            testing.assert_output_shape(
+                nn.Identity(), torch.zeros(shape), ("B", None, "B")
+            )

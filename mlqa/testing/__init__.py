@@ -19,13 +19,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlqa.testing._state import enable_determinism, preserved_state, seed_everything
-    from mlqa.testing.determinism import assert_deterministic
-    from mlqa.testing.device import assert_device_parity
-    from mlqa.testing.independence import assert_batch_independent
-    from mlqa.testing.init_loss import assert_loss_at_init, expected_loss_at_init
-    from mlqa.testing.shape import assert_output_shape
-    from mlqa.testing.training import assert_finite, assert_overfits_batch, assert_params_update
+    from mlqa.testing._state import enable_determinism as enable_determinism
+    from mlqa.testing._state import preserved_state as preserved_state
+    from mlqa.testing._state import seed_everything as seed_everything
+    from mlqa.testing.determinism import assert_deterministic as assert_deterministic
+    from mlqa.testing.device import assert_device_parity as assert_device_parity
+    from mlqa.testing.independence import (
+        assert_batch_independent as assert_batch_independent,
+    )
+    from mlqa.testing.init_loss import assert_loss_at_init as assert_loss_at_init
+    from mlqa.testing.init_loss import expected_loss_at_init as expected_loss_at_init
+    from mlqa.testing.shape import assert_output_shape as assert_output_shape
+    from mlqa.testing.training import assert_finite as assert_finite
+    from mlqa.testing.training import assert_overfits_batch as assert_overfits_batch
+    from mlqa.testing.training import assert_params_update as assert_params_update
 
 _EXPORTS = {
     "assert_output_shape": "mlqa.testing.shape",

@@ -38,9 +38,8 @@ def preserved_state() -> Iterator[None]:
         np_random = sys.modules["numpy"].random
         np_state = np_random.get_state()
     torch_state = torch.random.get_rng_state()
-    cuda_states = (
-        torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-    )
+    cuda_ready = torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
+    cuda_states = torch.cuda.get_rng_state_all() if cuda_ready else None
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     cudnn_deterministic = torch.backends.cudnn.deterministic

@@ -100,7 +100,9 @@ class _Table:
 
     def error(self, key: str | None, message: str) -> InputError:
         where = f"[{self.header}]" + (f" {key}" if key else "")
-        return InputError(display_path(self.path), f"{where}: {message}", self.line(key))
+        return InputError(
+            display_path(self.path), f"{where}: {message}", self.line(key)
+        )
 
 
 def display_path(path: Path) -> str:
@@ -246,8 +248,24 @@ def _checks(table: _Table, raw: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(c for c in CHECKS if c in value)
 
 
+def _check_keys(table: _Table, raw: object) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise table.error(None, f"must be a table, got {type(raw).__name__}")
+    for key in raw:
+        if key not in REQUIRED + OPTIONAL:
+            known = ", ".join(REQUIRED + OPTIONAL)
+            raise table.error(key, f"unknown key (known: {known})")
+    for key in REQUIRED:
+        if key not in raw:
+            raise table.error(key, "missing (required: factory, batch, loss)")
+    return raw
+
+
 def model_spec(config: Config, name: str, raw: object, text: str = "") -> ModelSpec:
     """Validate one model table and resolve its references.
+
+    The first problem is an :class:`~mlqa.diagnostics.InputError` naming the
+    table and key: ``pyproject.toml:7: [tool.mlqa.models.mlp] factory: ...``.
 
     Args:
         config: The project config (for the root and the pyproject path).
@@ -257,39 +275,37 @@ def model_spec(config: Config, name: str, raw: object, text: str = "") -> ModelS
 
     Returns:
         The spec.
-
-    Raises:
-        InputError: Naming the table and key, on the first problem.
     """
     table = _Table(config, name, text)
-    if not isinstance(raw, dict):
-        raise table.error(None, f"must be a table, got {type(raw).__name__}")
-    for key in raw:
-        if key not in REQUIRED + OPTIONAL:
-            raise table.error(
-                key, f"unknown key (known: {', '.join(REQUIRED + OPTIONAL)})"
-            )
-    for key in REQUIRED:
-        if key not in raw:
-            raise table.error(key, "missing (required: factory, batch, loss)")
-    checks = _checks(table, raw)
-    loss: Callable[..., Any] = _callable(table, raw, "loss")
+    table_dict = _check_keys(table, raw)
+    checks = _checks(table, table_dict)
+    loss: Callable[..., Any] = _callable(table, table_dict, "loss")
     if isinstance(loss, type):
         loss = loss()
     return ModelSpec(
         name=name,
-        factory=_callable(table, raw, "factory"),
-        batch=_callable(table, raw, "batch"),
+        factory=_callable(table, table_dict, "factory"),
+        batch=_callable(table, table_dict, "batch"),
         loss=loss,
         checks=checks,
         output_shape=(
-            _shape(table, raw["output_shape"]) if "output_shape" in raw else None
+            _shape(table, table_dict["output_shape"])
+            if "output_shape" in table_dict
+            else None
         ),
         loss_at_init=(
-            _loss_at_init(table, raw["loss_at_init"]) if "loss_at_init" in raw else None
+            _loss_at_init(table, table_dict["loss_at_init"])
+            if "loss_at_init" in table_dict
+            else None
         ),
-        overfit=_overfit(table, raw["overfit"]) if "overfit" in raw else {},
-        optimizer=_callable(table, raw, "optimizer") if "optimizer" in raw else None,
+        overfit=(
+            _overfit(table, table_dict["overfit"]) if "overfit" in table_dict else {}
+        ),
+        optimizer=(
+            _callable(table, table_dict, "optimizer")
+            if "optimizer" in table_dict
+            else None
+        ),
         source=(table.path, table.line()),
     )
 
@@ -350,8 +366,19 @@ def run_check(
     Raises:
         ValueError: For an unknown check name.
     """
-    from mlqa import testing
     from mlqa.testing._state import preserved_state, seed_everything
+    from mlqa.testing.determinism import assert_deterministic
+    from mlqa.testing.device import assert_device_parity
+    from mlqa.testing.independence import assert_batch_independent
+    from mlqa.testing.init_loss import INIT_RTOL, assert_loss_at_init
+    from mlqa.testing.shape import assert_output_shape
+    from mlqa.testing.training import (
+        OVERFIT_MAX_STEPS,
+        OVERFIT_TARGET_LOSS,
+        assert_finite,
+        assert_overfits_batch,
+        assert_params_update,
+    )
 
     if check not in CHECKS:
         raise ValueError(f"check={check!r} must be one of {', '.join(CHECKS)}")
@@ -359,29 +386,39 @@ def run_check(
         seed_everything(seed)
         model, batch = _build(spec)
         inputs = batch[0]
-        opt = {"optimizer_factory": spec.optimizer}
+        opt = spec.optimizer
         if check == "output_shape":
             assert spec.output_shape is not None
-            testing.assert_output_shape(model, inputs, spec.output_shape)
+            assert_output_shape(model, inputs, spec.output_shape)
         elif check == "finite":
-            testing.assert_finite(model, batch, spec.loss)
+            assert_finite(model, batch, spec.loss)
         elif check == "params_update":
-            testing.assert_params_update(model, batch, spec.loss, **opt)
+            assert_params_update(model, batch, spec.loss, optimizer_factory=opt)
         elif check == "loss_at_init":
             assert spec.loss_at_init is not None
             expected, rtol = spec.loss_at_init
-            extra = {} if rtol is None else {"rtol": rtol}
-            testing.assert_loss_at_init(model, batch, spec.loss, expected, **extra)
+            assert_loss_at_init(
+                model,
+                batch,
+                spec.loss,
+                expected,
+                rtol=INIT_RTOL if rtol is None else rtol,
+            )
         elif check == "overfit":
-            testing.assert_overfits_batch(
-                model, batch, spec.loss, **opt, **spec.overfit
+            assert_overfits_batch(
+                model,
+                batch,
+                spec.loss,
+                max_steps=int(spec.overfit.get("max_steps", OVERFIT_MAX_STEPS)),
+                target_loss=float(spec.overfit.get("target_loss", OVERFIT_TARGET_LOSS)),
+                optimizer_factory=opt,
             )
         elif check == "batch_independent":
-            testing.assert_batch_independent(model, inputs)
+            assert_batch_independent(model, inputs)
         elif check == "deterministic":
-            testing.assert_deterministic(spec.factory, batch, spec.loss, seed=seed)
+            assert_deterministic(spec.factory, batch, spec.loss, seed=seed)
         else:
-            testing.assert_device_parity(model, inputs, device=device)
+            assert_device_parity(model, inputs, device=device)
 
 
 def accelerators(devices: Sequence[str]) -> list[str]:

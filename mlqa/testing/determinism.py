@@ -81,6 +81,7 @@ def _train(
     seed: int,
     steps: int,
 ) -> _Run:
+    import torch
     from torch import nn
 
     seed_everything(seed)
@@ -91,7 +92,8 @@ def _train(
         made = source()
         if not isinstance(made, nn.Module):
             fail(f"the factory returned {type(made).__name__}, expected an nn.Module")
-        model = copy_module.deepcopy(made)  # a factory returning a shared module is left alone
+        # a factory returning a shared module must not see it trained
+        model = copy_module.deepcopy(made)
         run.init = _snapshot(model)
     model.train()
     inputs, targets = unpack_batch(batch)
@@ -105,7 +107,7 @@ def _train(
         ]
         record.append(("loss", loss.detach().clone()))
         if loss.requires_grad:
-            loss.backward()
+            torch.autograd.backward(loss)
         optimizer.step()
         record.extend(
             (f"{name} after the optimizer step", t) for name, t in _snapshot(model)
@@ -137,6 +139,9 @@ def assert_deterministic(
 ) -> None:
     """Assert two seeded training runs give bitwise-identical outputs, losses and parameters.
 
+    Fails (AssertionError) naming the first step (or the initialisation) that
+    diverged and every tensor that differs there.
+
     Args:
         model_or_factory: A module (deep-copied for each run) or a zero-argument
             factory returning a fresh module, in which case initialisation is
@@ -147,8 +152,6 @@ def assert_deterministic(
         steps: The number of Adam steps per run.
 
     Raises:
-        AssertionError: Naming the first step (or the initialisation) that diverged
-            and every tensor that differs there.
         ValueError: If ``steps`` is not a positive integer.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:

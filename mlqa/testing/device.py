@@ -5,7 +5,14 @@ from __future__ import annotations
 import copy as copy_module
 from typing import TYPE_CHECKING, Any
 
-from mlqa.testing._core import call_model, check, describe, fail, iter_tensors, map_tensors
+from mlqa.testing._core import (
+    call_model,
+    check,
+    describe,
+    fail,
+    iter_tensors,
+    map_tensors,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -45,7 +52,9 @@ def device_unavailable(device: str) -> str | None:
         if not torch.cuda.is_available():
             return f"CUDA is not available (torch {torch.__version__})"
         if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            return f"{device} is not present ({torch.cuda.device_count()} CUDA device(s))"
+            return (
+                f"{device} is not present ({torch.cuda.device_count()} CUDA device(s))"
+            )
         return None
     if parsed.type == "mps":
         return None if torch.backends.mps.is_available() else "MPS is not available"
@@ -73,7 +82,9 @@ def tf32_enabled(device: torch.device) -> bool:
     )
 
 
-def tolerance(dtype: torch.dtype, tf32: bool, rtol: float | None, atol: float | None) -> tuple[float, float]:
+def tolerance(
+    dtype: torch.dtype, tf32: bool, rtol: float | None, atol: float | None
+) -> tuple[float, float]:
     """Return the (rtol, atol) to compare tensors of ``dtype``.
 
     Args:
@@ -92,14 +103,20 @@ def tolerance(dtype: torch.dtype, tf32: bool, rtol: float | None, atol: float | 
     return (default[0] if rtol is None else rtol, default[1] if atol is None else atol)
 
 
-def _run(model: nn.Module, inputs: Any, weights: list[torch.Tensor] | None) -> tuple[list[tuple[str, torch.Tensor]], list[torch.Tensor]]:
+def _run(
+    model: nn.Module, inputs: Any, weights: list[torch.Tensor] | None
+) -> tuple[list[tuple[str, torch.Tensor]], list[torch.Tensor]]:
     import torch
 
     with torch.enable_grad():
         outputs = list(iter_tensors(call_model(model, inputs), "output"))
         if weights is None:
             weights = [
-                torch.rand(t.shape, dtype=t.dtype) if t.is_floating_point() else torch.zeros(0)
+                (
+                    torch.rand(t.shape, dtype=t.dtype)
+                    if t.is_floating_point()
+                    else torch.zeros(0)
+                )
                 for _, t in outputs
             ]
         total = sum(
@@ -109,7 +126,7 @@ def _run(model: nn.Module, inputs: Any, weights: list[torch.Tensor] | None) -> t
         )
         record = [(path, t.detach().cpu()) for path, t in outputs]
         if isinstance(total, torch.Tensor):
-            total.backward()
+            torch.autograd.backward(total)
         for name, param in model.named_parameters():
             if param.grad is not None:
                 record.append((f"gradient of {name!r}", param.grad.detach().cpu()))
@@ -131,15 +148,15 @@ def assert_device_parity(
     weighting of the outputs. Default tolerances depend on the dtype, as in
     :func:`torch.testing.assert_close`, loosened for float32 when TF32 is on.
 
+    Fails (AssertionError) listing every output and gradient that differs;
+    calls ``pytest.skip`` when ``device`` is not available here.
+
     Args:
         model: The module (on any device); deep copies are moved to CPU and ``device``.
         inputs: A Tensor, a tuple of Tensors (positional) or a dict (keywords).
         device: The device to compare with the CPU.
         rtol: Relative tolerance; None for the dtype's default.
         atol: Absolute tolerance; None for the dtype's default.
-
-    Raises:
-        AssertionError: Listing every output and gradient that differs.
     """
     import pytest
     import torch
@@ -152,11 +169,15 @@ def assert_device_parity(
     cpu_model = copy_module.deepcopy(model).cpu().eval()
     dev_model = copy_module.deepcopy(model).to(target).eval()
     cpu_record, weights = _run(cpu_model, map_tensors(inputs, lambda t: t.cpu()), None)
-    dev_record, _ = _run(dev_model, map_tensors(inputs, lambda t: t.to(target)), weights)
+    dev_record, _ = _run(
+        dev_model, map_tensors(inputs, lambda t: t.to(target)), weights
+    )
     problems = []
     for (name, expected), (_, actual) in zip(cpu_record, dev_record, strict=True):
         if expected.shape != actual.shape or expected.dtype != actual.dtype:
-            problems.append(f"{name}: cpu gives {describe(expected)}, {device} gives {describe(actual)}")
+            problems.append(
+                f"{name}: cpu gives {describe(expected)}, {device} gives {describe(actual)}"
+            )
             continue
         r, a = tolerance(expected.dtype, tf32, rtol, atol)
         if expected.is_floating_point() or expected.is_complex():
@@ -174,9 +195,15 @@ def assert_device_parity(
             f"{device} {actual[where].item():.6g})"
         )
     if len(cpu_record) != len(dev_record):
-        problems.append(f"cpu recorded {len(cpu_record)} tensors, {device} {len(dev_record)}")
+        problems.append(
+            f"cpu recorded {len(cpu_record)} tensors, {device} {len(dev_record)}"
+        )
     if problems:
-        note = " TF32 is on (torch.backends.cuda.matmul/cudnn.allow_tf32): float32 tolerance is 1e-2." if tf32 else ""
+        note = (
+            " TF32 is on (torch.backends.cuda.matmul/cudnn.allow_tf32): float32 tolerance is 1e-2."
+            if tf32
+            else ""
+        )
         fail(
             problems,
             hint="device-dependent code paths, uninitialised memory (torch.empty), or "

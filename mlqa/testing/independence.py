@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlqa.testing._core import batch_size, call_model, check, fail, fresh_copy, iter_tensors, map_tensors
+from mlqa.testing._core import (
+    batch_size,
+    call_model,
+    check,
+    fail,
+    fresh_copy,
+    iter_tensors,
+    map_tensors,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -12,9 +20,15 @@ if TYPE_CHECKING:
 
 
 def _batched_outputs(outputs: Any, size: int) -> list[torch.Tensor]:
-    found = [t for _, t in iter_tensors(outputs) if t.ndim and t.shape[0] == size and t.is_floating_point()]
+    found = [
+        t
+        for _, t in iter_tensors(outputs)
+        if t.ndim and t.shape[0] == size and t.is_floating_point()
+    ]
     if not found:
-        fail(f"no floating-point output has the batch size {size} as its first dimension")
+        fail(
+            f"no floating-point output has the batch size {size} as its first dimension"
+        )
     return found
 
 
@@ -23,7 +37,9 @@ def _list(samples: list[int]) -> str:
     return shown + (f" (+{len(samples) - 8} more)" if len(samples) > 8 else "")
 
 
-def _gradient_pairs(model: nn.Module, inputs: Any, size: int) -> dict[int, tuple[list[int], float]]:
+def _gradient_pairs(
+    model: nn.Module, inputs: Any, size: int
+) -> dict[int, tuple[list[int], float]]:
     """For each sample i, the other samples whose input gets a gradient from output i."""
     import torch
 
@@ -38,17 +54,26 @@ def _gradient_pairs(model: nn.Module, inputs: Any, size: int) -> dict[int, tuple
     prepared = map_tensors(inputs, leaf)
     with torch.enable_grad():
         outputs = _batched_outputs(call_model(model, prepared), size)
-        weights = [torch.rand(o.shape[1:], dtype=o.dtype, device=o.device) + 0.5 for o in outputs]
+        weights = [
+            torch.rand(o.shape[1:], dtype=o.dtype, device=o.device) + 0.5
+            for o in outputs
+        ]
         pairs: dict[int, tuple[list[int], float]] = {}
         for i in range(size):
-            total = sum((out[i] * w).sum() for out, w in zip(outputs, weights, strict=True))
+            total = sum(
+                (out[i] * w).sum() for out, w in zip(outputs, weights, strict=True)
+            )
             if not isinstance(total, torch.Tensor) or not total.requires_grad:
                 continue
-            grads = torch.autograd.grad(total, leaves, retain_graph=i < size - 1, allow_unused=True)
+            grads = torch.autograd.grad(
+                total, leaves, retain_graph=i < size - 1, allow_unused=True
+            )
             strength = torch.zeros(size, dtype=torch.float64)
             for grad in grads:
                 if grad is not None:
-                    strength += grad.detach().abs().reshape(size, -1).amax(dim=1).double().cpu()
+                    strength += (
+                        grad.detach().abs().reshape(size, -1).amax(dim=1).double().cpu()
+                    )
             strength[i] = 0
             others = strength.nonzero().flatten().tolist()
             if others:
@@ -56,7 +81,9 @@ def _gradient_pairs(model: nn.Module, inputs: Any, size: int) -> dict[int, tuple
     return pairs
 
 
-def _perturbation_pairs(model: nn.Module, inputs: Any, size: int) -> dict[int, tuple[list[int], float]]:
+def _perturbation_pairs(
+    model: nn.Module, inputs: Any, size: int
+) -> dict[int, tuple[list[int], float]]:
     """For integer-only inputs: change sample j, see which other outputs move."""
     import torch
 
@@ -66,13 +93,17 @@ def _perturbation_pairs(model: nn.Module, inputs: Any, size: int) -> dict[int, t
         for j in range(size):
             source = (j + 1) % size
 
-            def swap(tensor: torch.Tensor, j: int = j, source: int = source) -> torch.Tensor:
+            def swap(
+                tensor: torch.Tensor, j: int = j, source: int = source
+            ) -> torch.Tensor:
                 if tensor.ndim and tensor.shape[0] == size:
                     tensor = tensor.clone()
                     tensor[j] = tensor[source]
                 return tensor
 
-            changed = _batched_outputs(call_model(model, map_tensors(inputs, swap)), size)
+            changed = _batched_outputs(
+                call_model(model, map_tensors(inputs, swap)), size
+            )
             for a, b in zip(base, changed, strict=True):
                 delta = (a - b).abs().reshape(size, -1).amax(dim=1).double().cpu()
                 delta[j] = 0
@@ -93,25 +124,36 @@ def assert_batch_independent(model: nn.Module, inputs: Any) -> None:
     on another sample is a dependency. Integer-only inputs (token ids) are checked
     by changing one sample at a time and watching the others' outputs.
 
+    Fails (AssertionError) naming the sample pairs where output i depends on
+    input j.
+
     Args:
         model: The module; a deep copy is run in eval mode.
         inputs: A Tensor, a tuple of Tensors (positional) or a dict (keywords), all
             with the batch as their first dimension (at least 2 samples).
 
     Raises:
-        AssertionError: Naming the sample pairs ``(i, j)`` where output i depends on input j.
         ValueError: If the batch has fewer than 2 samples.
     """
     size = batch_size(inputs)
     if size < 2:
-        raise ValueError(f"inputs have batch size {size}: batch independence needs at least 2 samples")
+        raise ValueError(
+            f"inputs have batch size {size}: batch independence needs at least 2 samples"
+        )
     copy = fresh_copy(model, train=False)
     has_float = any(
-        t.is_floating_point() and t.ndim and t.shape[0] == size for _, t in iter_tensors(inputs)
+        t.is_floating_point() and t.ndim and t.shape[0] == size
+        for _, t in iter_tensors(inputs)
     )
-    pairs = _gradient_pairs(copy, inputs, size) if has_float else _perturbation_pairs(copy, inputs, size)
+    pairs = (
+        _gradient_pairs(copy, inputs, size)
+        if has_float
+        else _perturbation_pairs(copy, inputs, size)
+    )
     if pairs:
-        if len(pairs) == size and all(len(others) == size - 1 for others, _ in pairs.values()):
+        if len(pairs) == size and all(
+            len(others) == size - 1 for others, _ in pairs.values()
+        ):
             worst = max(w for _, w in pairs.values())
             problems = [
                 f"every sample's output depends on every other sample's input "

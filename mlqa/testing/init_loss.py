@@ -93,6 +93,9 @@ def assert_loss_at_init(
     The loss is that of the first training step (training mode, no gradient),
     e.g. ``math.log(num_classes)`` for cross-entropy; see :func:`expected_loss_at_init`.
 
+    Fails (AssertionError) with the loss found, the expected value and the
+    tolerance.
+
     Args:
         model: The untrained module; a deep copy is run.
         batch: ``(inputs, targets)``.
@@ -101,7 +104,6 @@ def assert_loss_at_init(
         rtol: The relative tolerance: ``|loss - expected| <= rtol * |expected|``.
 
     Raises:
-        AssertionError: With the loss found, the expected value and the tolerance.
         ValueError: If ``rtol`` is negative or ``expected`` is not finite.
     """
     import torch

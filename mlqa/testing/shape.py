@@ -62,15 +62,15 @@ def _validate(expected: object) -> tuple[Dim, ...]:
 def assert_output_shape(model: nn.Module, inputs: Any, expected: Sequence[Dim]) -> None:
     """Assert the model's output (in eval mode) has the expected shape.
 
+    Fails (AssertionError) when the output is not a single tensor or its
+    shape differs, listing each mismatching dimension; raises TypeError when
+    ``expected`` is not a valid pattern.
+
     Args:
         model: The module; a deep copy is run in eval mode without gradients.
         inputs: A Tensor, a tuple of Tensors (positional) or a dict (keywords).
         expected: A tuple of ints, ``None`` (any size) or strings: named dims that
             must agree with each other, e.g. ``("B", 10)`` or ``("B", "T", "T")``.
-
-    Raises:
-        AssertionError: If the output is not a single tensor or its shape differs.
-        TypeError: If ``expected`` is not a valid pattern.
     """
     import torch
 

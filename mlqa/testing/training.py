@@ -101,15 +101,17 @@ def first_nonfinite_module(model: nn.Module, inputs: Any) -> str | None:
 def assert_finite(model: nn.Module, batch: Any, loss_fn: LossFn) -> None:
     """Assert outputs, loss and every gradient of one training step are finite.
 
+    Fails (AssertionError) listing every non-finite output, the loss, and each
+    parameter with a non-finite gradient (the first offending one first), with
+    the first submodule whose output is not finite.
+
     Args:
         model: The module; a deep copy is run in training mode.
         batch: ``(inputs, targets)``.
         loss_fn: ``loss_fn(outputs, targets)`` returning a scalar.
-
-    Raises:
-        AssertionError: Listing every non-finite output, the loss, and each
-            parameter with a non-finite gradient (the first offending one first).
     """
+    import torch
+
     inputs, targets = unpack_batch(batch)
     copy = fresh_copy(model)
     outputs = call_model(copy, inputs)
@@ -122,7 +124,7 @@ def assert_finite(model: nn.Module, batch: Any, loss_fn: LossFn) -> None:
     if not math.isfinite(float(loss.detach())):
         problems.append(f"loss is {float(loss.detach())}")
     if loss.requires_grad:
-        loss.backward()
+        torch.autograd.backward(loss)
     first_param = None
     for name, param in copy.named_parameters():
         if param.grad is None:
@@ -157,15 +159,14 @@ def assert_params_update(
 ) -> None:
     """Assert one optimizer step changes every trainable parameter and no frozen one.
 
+    Fails (AssertionError) naming every trainable parameter that did not
+    change (and why: no gradient, zero gradient) and every frozen one that did.
+
     Args:
         model: The module; a deep copy is trained.
         batch: ``(inputs, targets)``.
         loss_fn: ``loss_fn(outputs, targets)`` returning a scalar.
         optimizer_factory: ``optimizer_factory(params)``; Adam(lr=1e-3) if None.
-
-    Raises:
-        AssertionError: Naming every trainable parameter that did not change
-            (with why: no gradient, zero gradient) and every frozen one that did.
     """
     import torch
 
@@ -182,7 +183,7 @@ def assert_params_update(
         fail(
             "the loss does not require grad: nothing in it depends on a trainable parameter"
         )
-    loss.backward()
+    torch.autograd.backward(loss)
     optimizer.step()
     problems = []
     for name, param in params.items():
@@ -221,6 +222,9 @@ def assert_overfits_batch(
     Training stops as soon as the target is met, so a healthy model costs only
     the steps it needs.
 
+    Fails (AssertionError) with the loss curve (start, best, end and a
+    sparkline) when the target is not reached or the loss stops being finite.
+
     Args:
         model: The module; a deep copy is trained in training mode.
         batch: ``(inputs, targets)``; keep it small (a few samples).
@@ -230,12 +234,12 @@ def assert_overfits_batch(
         optimizer_factory: ``optimizer_factory(params)``; Adam(lr=1e-2) if None.
 
     Raises:
-        AssertionError: With the loss curve (start, best, end and a sparkline)
-            when the target is not reached or the loss stops being finite.
         ValueError: If ``max_steps`` is not a positive integer.
     """
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"max_steps={max_steps!r} must be a positive integer")
+    import torch
+
     inputs, targets = unpack_batch(batch)
     copy = fresh_copy(model)
     optimizer = make_optimizer(optimizer_factory, copy, OVERFIT_LR)
@@ -247,7 +251,7 @@ def assert_overfits_batch(
         curve.append(value)
         if value <= target_loss or not math.isfinite(value):
             break
-        loss.backward()
+        torch.autograd.backward(loss)
         optimizer.step()
     end = curve[-1]
     if end <= target_loss:
