@@ -27,7 +27,7 @@ import stat
 import sys
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -434,7 +434,7 @@ def _normalize_ids(nb: Any) -> None:
     """Give cells missing or duplicate ids new ones, as ``nbformat.validate`` does.
 
     nbformat does this for nbformat 4.5 and later while reading. The new ids are
-    random (``uuid4().hex[:8]``, as ``nbformat.corpus.words.generate_corpus_id``)
+    random 8 hex digits (as ``uuid4().hex[:8]`` in nbformat's ``generate_corpus_id``)
     and are then renumbered by stripping unless ``keep_id`` is set.
 
     Args:
@@ -447,16 +447,14 @@ def _normalize_ids(nb: Any) -> None:
         {cell["id"] for cell in cells}
     ) == len(cells):
         return
-    import uuid
-
     for cell in cells:
         if "id" not in cell:
-            cell["id"] = uuid.uuid4().hex[:8]
+            cell["id"] = os.urandom(4).hex()
     seen = set()
     for cell in cells:
         cell_id = cell["id"]
         if cell_id in seen:
-            cell["id"] = uuid.uuid4().hex[:8]
+            cell["id"] = os.urandom(4).hex()
         seen.add(cell_id)
 
 
@@ -1108,6 +1106,13 @@ def _parser() -> argparse.ArgumentParser:
         help="keep outputs up to SIZE characters (e.g. 10K)",
     )
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="strip in N forked processes (0: one per CPU; default 1)",
+    )
+    parser.add_argument(
         "--format",
         choices=FORMATS,
         default="text",
@@ -1119,10 +1124,97 @@ def _parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- files
 
 
-@dataclass
-class _Run:
-    findings: list[Finding] = field(default_factory=list)
-    errors: int = 0
+#: One file's outcome: ("changed", summary), ("clean", "") or ("error", message).
+_Outcome = tuple[str, str]
+
+
+def _outcome(path: Path, options: StripOptions, verify: bool) -> _Outcome:
+    try:
+        result = strip_file(path, options, verify=verify)
+    except InputError as exc:
+        return "error", str(exc)
+    return ("changed", result.summary) if result.changed else ("clean", "")
+
+
+def _jobs(requested: int, files: int) -> int:
+    """Decide how many processes strip ``files`` notebooks (0: one per CPU)."""
+    if not hasattr(os, "fork") or files < 2:
+        return 1
+    if requested > 0:
+        return min(requested, files)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, files))
+
+
+def strip_paths(
+    paths: Sequence[Path], options: StripOptions, verify: bool = False, jobs: int = 1
+) -> list[_Outcome]:
+    """Strip many notebooks, in ``jobs`` forked processes when it pays.
+
+    Work is shared by file size; each worker returns its outcomes through a
+    pipe and the results come back in the order of ``paths``.
+
+    Args:
+        paths: The notebooks.
+        options: What to strip.
+        verify: Only tell what would change.
+        jobs: Processes to use (1: this one only).
+
+    Returns:
+        One outcome per path, in order.
+    """
+    if jobs <= 1 or len(paths) < 2:
+        return [_outcome(path, options, verify) for path in paths]
+    _lib("strip"), _lib("lines")  # load before forking, never in a child
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append(os.stat(path).st_size)
+        except OSError:
+            sizes.append(0)
+    buckets: list[list[int]] = [[] for _ in range(jobs)]
+    loads = [0] * jobs
+    for index in sorted(range(len(paths)), key=lambda i: -sizes[i]):
+        lightest = loads.index(min(loads))
+        buckets[lightest].append(index)
+        loads[lightest] += sizes[index] + 4096
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children = []
+    for bucket in buckets[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, reported via the pipe
+            status = 0
+            try:
+                os.close(read_end)
+                results = [[i, *_outcome(paths[i], options, verify)] for i in bucket]
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(json.dumps(results).encode("utf-8"))
+            except BaseException:
+                status = 70
+            os._exit(status)
+        os.close(write_end)
+        children.append((pid, read_end))
+    outcomes: list[_Outcome | None] = [None] * len(paths)
+    for index in buckets[0]:
+        outcomes[index] = _outcome(paths[index], options, verify)
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            for index, kind, text in json.loads(data) if status == 0 else ():
+                outcomes[index] = (kind, text)
+        except ValueError:  # pragma: no cover
+            pass
+    return [
+        outcome or ("error", f"{path}: not stripped: a worker process failed")
+        for outcome, path in zip(outcomes, paths, strict=True)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1161,20 +1253,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     from mlqa.files import discover
 
-    run = _Run()
-    for path in discover(args.paths, (".ipynb",), cfg.root, list(cfg.get("exclude"))):
-        try:
-            result = strip_file(path, options, verify=args.verify)
-        except InputError as exc:
-            print(exc, file=sys.stderr)
-            run.errors += 1
-            continue
-        if result.changed:
-            verb = "would strip" if args.verify else "stripped"
-            run.findings.append(
-                Finding(str(path), 1, 1, CODE, f"{verb} {result.summary}")
-            )
-    code = emit(run.findings, args.format)
-    if run.errors:
+    files = discover(args.paths, (".ipynb",), cfg.root, list(cfg.get("exclude")))
+    verb = "would strip" if args.verify else "stripped"
+    findings = []
+    errors = 0
+    outcomes = strip_paths(files, options, args.verify, _jobs(args.jobs, len(files)))
+    for path, (kind, text) in zip(files, outcomes, strict=True):
+        if kind == "error":
+            print(text, file=sys.stderr)
+            errors += 1
+        elif kind == "changed":
+            findings.append(Finding(str(path), 1, 1, CODE, f"{verb} {text}"))
+    code = emit(findings, args.format)
+    if errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if code else EXIT_CLEAN

@@ -476,6 +476,7 @@ def random_notebooks(draw: st.DrawFn) -> tuple[str, bool | None, bool]:
     return serialise(nb, layout).decode("utf-8"), keep_output, draw(st.booleans())
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # nbformat repairing ids
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_notebooks())
 def test_random_notebooks_match_nbstripout(case: tuple[str, bool | None, bool]) -> None:
@@ -831,3 +832,25 @@ def test_read_notebook_matches_nbformat(tmp_path: Path) -> None:
     assert ours == theirs
     assert ours.cells[1].source == "import numpy as np\nx = np.arange(4)\nx"
     assert copy.deepcopy(ours) == ours
+
+
+@pytest.mark.parametrize("jobs", ["2", "0"])
+def test_jobs_give_the_same_results_in_order(
+    tmp_path: Path, jobs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = corpus()
+    files["bad.ipynb"] = b"[]"
+    serial = write_corpus(tmp_path / "serial", files)
+    parallel = write_corpus(tmp_path / "parallel", files)
+    assert main(["--jobs", "1", *map(str, serial)]) == 2
+    first = capsys.readouterr()
+    assert main(["--jobs", jobs, *map(str, parallel)]) == 2
+    second = capsys.readouterr()
+    assert second.out == first.out.replace(
+        str(tmp_path / "serial"), str(tmp_path / "parallel")
+    )
+    assert second.err == first.err.replace(
+        str(tmp_path / "serial"), str(tmp_path / "parallel")
+    )
+    for one, two in zip(serial, parallel, strict=True):
+        assert one.read_bytes() == two.read_bytes()
