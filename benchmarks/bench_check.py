@@ -13,7 +13,8 @@ Measured (each the median of ``--repeat`` runs, every command a fresh process):
 4. hook: ``mlqa check f1 .. f10`` on 10 training-like files, as pre-commit runs
    it, vs ``python -c pass`` (goal: <= 8x);
 5. in-process: the per-file engine work (``mlqa.check.analyze`` serially) vs
-   ``ast.parse`` in the same process, without start-up or the process pool.
+   ``ast.parse`` in the same process, without start-up or the process pool;
+   and the whole check serially vs with the process pool.
 
 Run: ``python benchmarks/bench_check.py [--source DIR] [--repeat N]``.
 """
@@ -108,7 +109,8 @@ def _only_python(directory: str, names: list[str]) -> list[str]:
     return [
         n
         for n in names
-        if not n.endswith(".py") and not os.path.isdir(os.path.join(directory, n))
+        if not n.endswith(".py")
+        and not os.path.isdir(os.path.join(directory, n))
         or n == "__pycache__"
     ]
 
@@ -127,14 +129,18 @@ def timed(cmd: list[str], repeat: int, cwd: Path | None = None) -> float:
         result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
         times.append(time.perf_counter() - start)
         if result.returncode not in (0, 1):
-            sys.exit(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+            sys.exit(
+                f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr[-2000:]}"
+            )
     return statistics.median(times)
 
 
 def main() -> None:
     """Run the benchmark and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, help="a Python tree to use instead of torch")
+    parser.add_argument(
+        "--source", type=Path, help="a Python tree to use instead of torch"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     corpus = prepare(args.source)
@@ -144,12 +150,18 @@ def main() -> None:
     exe = Path(sys.executable).with_name("mlqa")
     if exe.exists():
         mlqa = [str(exe)]
-    print(f"corpus: {corpus} ({len(files)} files, {lines} lines); cpus: {os.cpu_count()}")
+    print(
+        f"corpus: {corpus} ({len(files)} files, {lines} lines); cpus: {os.cpu_count()}"
+    )
 
     bare = timed([sys.executable, "-c", BARE, str(corpus)], args.repeat)
-    cold = timed([*mlqa, "check", "--no-cache", "--exit-zero", str(corpus)], args.repeat)
+    cold = timed(
+        [*mlqa, "check", "--no-cache", "--exit-zero", str(corpus)], args.repeat
+    )
     shutil.rmtree(corpus / ".mlqa_cache", ignore_errors=True)
-    subprocess.run([*mlqa, "check", "--exit-zero", str(corpus)], capture_output=True, env=ENV)
+    subprocess.run(
+        [*mlqa, "check", "--exit-zero", str(corpus)], capture_output=True, env=ENV
+    )
     warm = timed([*mlqa, "check", "--exit-zero", str(corpus)], args.repeat)
 
     hook_dir = DATA / "hook"
@@ -167,7 +179,7 @@ def main() -> None:
     gc.disable()  # as mlqa check does, for both
     start = time.perf_counter()
     for data in sources:
-        try:
+        try:  # noqa: SIM105 (the plainest loop is the baseline)
             ast.parse(data)
         except (SyntaxError, ValueError):
             pass
@@ -178,18 +190,46 @@ def main() -> None:
         found += len(analyze(data, str(path), False, Options())[0])
     engine_in = time.perf_counter() - start
 
+    import contextlib
+    import io
+
+    import mlqa.check
+
+    gc.enable()
+    pool_times = {}
+    for label, threshold in (
+        ("serial", 10**9),
+        ("pool", mlqa.check.PARALLEL_MIN_FILES),
+    ):
+        saved, mlqa.check.PARALLEL_MIN_FILES = mlqa.check.PARALLEL_MIN_FILES, threshold
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            mlqa.check.main(["--no-cache", "--exit-zero", str(corpus)])
+        pool_times[label] = time.perf_counter() - start
+        mlqa.check.PARALLEL_MIN_FILES = saved
+
     print(f"bare ast.parse (process)      {bare:8.3f} s")
-    print(f"mlqa check --no-cache (cold)  {cold:8.3f} s   ratio {cold / bare:5.2f}x  (goal <= 1.3x)")
-    print(f"mlqa check, warm cache        {warm:8.3f} s   ratio {warm / cold:5.2f}x of cold  (goal <= 0.25x)")
+    print(
+        f"mlqa check --no-cache (cold)  {cold:8.3f} s   ratio {cold / bare:5.2f}x  (goal <= 1.3x)"
+    )
+    print(
+        f"mlqa check, warm cache        {warm:8.3f} s   ratio {warm / cold:5.2f}x of cold  (goal <= 0.25x)"
+    )
     print(f"python -c pass                {python_pass:8.3f} s")
     print(
         f"hook: mlqa check 10 files     {hook_cold:8.3f} s   ratio {hook_cold / python_pass:5.2f}x"
         " (no cache; goal <= 8x)"
     )
-    print(f"hook: mlqa check 10 files     {hook_warm:8.3f} s   ratio {hook_warm / python_pass:5.2f}x (cache)")
+    print(
+        f"hook: mlqa check 10 files     {hook_warm:8.3f} s   ratio {hook_warm / python_pass:5.2f}x (cache)"
+    )
     print(
         f"in-process serial: ast.parse {parse_in:.3f} s, analyze {engine_in:.3f} s, "
         f"ratio {engine_in / parse_in:5.2f}x ({found} findings)"
+    )
+    print(
+        f"in-process mlqa check: serial {pool_times['serial']:.3f} s, process pool "
+        f"{pool_times['pool']:.3f} s ({os.cpu_count()} cpus)"
     )
 
 
