@@ -94,6 +94,13 @@ class ResultCache:
             return
         import tempfile
 
+        root = self.directory.parent
+        self.entries = {
+            name: entry
+            for name, entry in self.entries.items()
+            if os.path.exists(name if os.path.isabs(name) else root / name)
+        }
+
         try:
             self.directory.mkdir(exist_ok=True)
             ignore = self.directory / ".gitignore"

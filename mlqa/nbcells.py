@@ -81,10 +81,13 @@ def neutralise(source: str) -> str:
     return "\n".join(out)
 
 
-def _source_keys(text: str) -> list[tuple[int, bool]]:
+def _source_keys(text: str, key: str = "source") -> list[tuple[int, bool]]:
     keys = []
+    pattern = (
+        _SOURCE_KEY if key == "source" else re.compile(rf'^\s*"{key}"\s*:\s*(\[)?')
+    )
     for number, line in enumerate(text.splitlines(), 1):
-        match = _SOURCE_KEY.match(line)
+        match = pattern.match(line)
         if match:
             opened = match.group(1) is not None and line.rstrip().endswith("[")
             keys.append((number, opened))
@@ -112,10 +115,24 @@ def code_cells(text: str, path: str | Path) -> list[Cell]:
         ) from None
     except RecursionError:
         raise InputError(path, "invalid notebook JSON: nested too deeply") from None
+    source_key = "source"
+    if isinstance(data, dict) and isinstance(data.get("worksheets"), list):
+        # nbformat 3: cells live in worksheets and code is under "input"
+        data = {
+            "cells": [
+                cell
+                for sheet in data["worksheets"]
+                if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list)
+                for cell in sheet["cells"]
+            ]
+        }
+        source_key = "input"
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise InputError(path, "not a Jupyter notebook (no 'cells' list)", 1, 1)
     raw_cells = data["cells"]
-    keys = _source_keys(text)
+    keys = _source_keys(
+        text, "source" if source_key == "source" else "(?:input|source)"
+    )
     mapped = len(keys) == len(raw_cells)
     cells = []
     for position, cell in enumerate(raw_cells):
@@ -123,13 +140,15 @@ def code_cells(text: str, path: str | Path) -> list[Cell]:
             raise InputError(path, f"cell {position + 1} is not a JSON object", 1, 1)
         if cell.get("cell_type") != "code":
             continue
-        raw = cell.get("source", "")
+        raw = cell.get(source_key, "")
         if isinstance(raw, list) and all(isinstance(part, str) for part in raw):
             source = "".join(raw)
         elif isinstance(raw, str):
             source = raw
         else:
-            raise InputError(path, f"cell {position + 1}: 'source' is not text", 1, 1)
+            raise InputError(
+                path, f"cell {position + 1}: {source_key!r} is not text", 1, 1
+            )
         key_line, json_lines = None, None
         if mapped:
             key_line, opened = keys[position]

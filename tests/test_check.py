@@ -424,3 +424,19 @@ def test_fuzz_notebook_cells_never_crash(sources: list[str]) -> None:
     findings, errors = analyze(data, "f.ipynb", True, Options())
     assert all(e[2].startswith("[cell ") for e in errors)
     assert all(f[3].startswith("[cell ") for f in findings)
+
+
+def test_cache_forgets_deleted_files(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "gone.py").write_text(TRAIN)
+    run(capsys)
+    (project / "gone.py").unlink()
+    (project / "new.py").write_text(CLEAN)
+    run(capsys)
+    (cache_file,) = (project / ".mlqa_cache").glob("check-*.json")
+    assert sorted(json.loads(cache_file.read_text())) == [
+        "clean.py",
+        "new.py",
+        "train.py",
+    ]

@@ -86,3 +86,21 @@ def test_bad_notebooks(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
         code_cells(text, "bad.ipynb")
     assert str(info.value).startswith("bad.ipynb:")
+
+
+def test_nbformat_3_worksheets() -> None:
+    nb = {
+        "nbformat": 3,
+        "worksheets": [
+            {
+                "cells": [
+                    {"cell_type": "markdown", "source": ["# t"]},
+                    {"cell_type": "code", "input": ["import torch\n", "x = g(lr=0.1)"]},
+                ]
+            }
+        ],
+    }
+    text = json.dumps(nb, indent=1)
+    (cell,) = code_cells(text, "old.ipynb")
+    assert cell.number == 2 and cell.source == "import torch\nx = g(lr=0.1)"
+    assert '"x = g(lr=0.1)"' in text.splitlines()[cell.file_line(2) - 1]
