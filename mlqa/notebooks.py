@@ -774,7 +774,9 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def strip_text(text: str, path: str, options: StripOptions) -> Result:
+def strip_text(
+    text: str, path: str, options: StripOptions, output: bool = True
+) -> Result:
     """Strip one notebook's text as ``nbstripout`` would.
 
     nbstripout rewrites a file when the stripped notebook differs from the
@@ -789,6 +791,8 @@ def strip_text(text: str, path: str, options: StripOptions) -> Result:
         text: The notebook text.
         path: The file, for messages.
         options: What to strip.
+        output: Produce the new bytes; without, a change the facts already
+            prove is reported without serialising (``--verify``).
 
     Returns:
         Whether it changed and, if so, the new bytes.
@@ -813,6 +817,8 @@ def strip_text(text: str, path: str, options: StripOptions) -> Result:
     facts = _facts(after)
     changed = facts != before
     summary = _summary(before, facts) if changed else ""
+    if changed and not output:
+        return Result(changed=True, summary=summary)
     try:
         out = dumps(after)
     except UnicodeEncodeError as exc:  # pragma: no cover - dumps does not encode
@@ -852,7 +858,7 @@ def strip_file(path: str | Path, options: StripOptions, verify: bool = False) ->
     name = str(path)
     text = _decode(_read_bytes(path), name)
     try:
-        result = strip_text(text, name, options)
+        result = strip_text(text, name, options, output=not verify)
     except InputError:
         raise
     except Exception as exc:  # nbstripout/nbformat on a notebook they do not expect

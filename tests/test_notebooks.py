@@ -246,9 +246,13 @@ def compare(
 ) -> None:
     theirs = write_corpus(tmp_path / "nbstripout", files)
     ours = write_corpus(tmp_path / "mlqa", files)
+    checked = write_corpus(tmp_path / "verify", files)
     run_nbstripout(theirs, nb_flags, tmp_path)
     code = main([*map(str, ours), *mlqa_flags])
     assert code in (0, 1)
+    # --verify finds exactly the files that stripping changes, and writes nothing.
+    assert main(["--verify", *map(str, checked), *mlqa_flags]) == code
+    assert all(path.read_bytes() == files[path.name] for path in checked)
     changed = 0
     for their, our in zip(theirs, ours, strict=True):
         assert our.read_bytes() == their.read_bytes(), our.name
