@@ -113,3 +113,22 @@ def test_empty_and_huge_files(tmp_path, command: str) -> None:
     )
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     assert (tmp_path / "huge.py").read_text() == huge
+
+
+def test_broken_pipe_is_quiet(monkeypatch: pytest.MonkeyPatch, capfd) -> None:
+    """`mlqa ... | head`: the reader is gone; exit quietly, no traceback."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has left
+    saved = os.dup(1)
+    try:
+        with os.fdopen(write_end, "w") as closed_pipe:
+            monkeypatch.setattr(sys, "stdout", closed_pipe)
+            assert cli.main(["run", "--help"]) in (0, 1)
+    except SystemExit as exc:  # argparse exits after printing --help
+        assert exc.code in (0, 1)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    assert "Traceback" not in capfd.readouterr().err
