@@ -858,3 +858,22 @@ def test_jobs_give_the_same_results_in_order(
     )
     for one, two in zip(serial, parallel, strict=True):
         assert one.read_bytes() == two.read_bytes()
+
+
+def test_readme_config_example_is_valid(tmp_path: Path) -> None:
+    import re
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    section = readme.split("<!-- section: strip -->")[1].split(
+        "<!-- /section: strip -->"
+    )[0]
+    (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
+    table = tomllib.loads(block)["tool"]["mlqa"]["notebooks"]
+    settings = notebooks._config_settings(table, None)
+    assert set(settings) <= set(notebooks.CONFIG_KEYS)
+    (tmp_path / "pyproject.toml").write_text(block)
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(serialise(make_notebook(4), "nbformat"))
+    assert main([str(path)]) == 1
+    assert "celltoolbar" not in path.read_text(encoding="utf-8")
