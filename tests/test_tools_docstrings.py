@@ -178,3 +178,36 @@ def test_user_ruff_config_keeps_its_d_ignores(
         "F401" not in codes and "E402" not in codes
     )  # lint's business, not docstrings'
     assert "DOC101" in codes and code == 1
+
+
+PROPAGATED = '''"""Module."""
+
+import json
+
+
+def load(text: str) -> object:
+    """Parse JSON.
+
+    Args:
+        text: The document.
+
+    Returns:
+        The value.
+
+    Raises:
+        ValueError: If the text is not JSON (raised by json.loads).
+    """
+    return json.loads(text)
+'''
+
+
+def test_propagated_raises_are_fine_in_the_preset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, items = run_json(tmp_path, capsys, "prop.py", PROPAGATED)
+    assert (code, items) == (0, [])
+    (tmp_path / "pyproject.toml").write_text("[tool.pydoclint]\nstyle = 'google'\n")
+    code, items = run_json(tmp_path, capsys, "prop.py", PROPAGATED)
+    assert "DOC502" in {
+        item["code"] for item in items
+    }  # the user's own table: pydoclint as is

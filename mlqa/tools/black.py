@@ -62,17 +62,22 @@ def write_atomic(path: Path, data: bytes) -> None:
     Args:
         path: The file to replace.
         data: The new content.
+
+    Raises:
+        OSError: If the file cannot be written; it is then left as it was.
     """
     mode = path.stat().st_mode
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    done = False
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(tmp, mode & 0o7777)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        done = True
+    finally:
+        if not done:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def format_one(path: Path, mode: Mode, fix: bool) -> bool:

@@ -32,6 +32,12 @@ PYDOCLINT_PRESET: dict[str, Any] = {
 }
 
 
+#: pydoclint codes the preset drops: DOC502 ("Raises" documented but no
+#: ``raise`` in the body) flags exceptions that propagate from a callee, which
+#: Google style asks to document.
+PYDOCLINT_PRESET_IGNORE = frozenset({"DOC502"})
+
+
 def pydoclint_options(config: Config) -> dict[str, Any]:
     """Return pydoclint's options as keyword arguments of its checker.
 
@@ -99,15 +105,16 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
         return result
     from pydoclint.main import _checkFile
 
+    ignored = not config.has_tool_config("pydoclint")
     broken = {err.path for err in result.errors}
     for path in files:
         shown = display(path)
         if shown in broken or path.suffix != ".py" or _is_test(path, config.root):
             continue
         for violation in _checkFile(path, **kwargs):
-            if (
-                violation.code == 2
-            ):  # pydoclint's "could not parse": ruff said it already
+            if violation.code == 2:  # pydoclint could not parse: ruff said so already
+                continue
+            if ignored and violation.fullErrorCode in PYDOCLINT_PRESET_IGNORE:
                 continue
             line = max(int(violation.line), 1)
             result.findings.append(

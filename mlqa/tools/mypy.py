@@ -114,7 +114,9 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
             if where.name == "pyproject.toml" and where.is_file():
                 text = match["message"].removeprefix("Unrecognized option: ")
                 key = text.split(":", 1)[0].split(" = ")[0].strip()
-                config_line = line_of(where.read_text(errors="replace"), key, "tool.mypy")
+                config_line = line_of(
+                    where.read_text(errors="replace"), key, "tool.mypy"
+                )
             message = f"mypy config {match['section']}: {match['message']}"
             result.errors.append(InputError(display(where), message, config_line))
     if status == 2 and not result.errors:
