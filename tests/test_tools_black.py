@@ -92,7 +92,7 @@ def test_crlf_and_pyi_preserved(
     ("content", "message", "where"),
     [
         (b"def f(:\n    pass\n", "syntax error", "bad.py:1:7: "),
-        (b"x = '\xff'\n", "cannot decode", "bad.py:1:1: "),
+        (b"x = '\xff'\n", "not valid UTF-8", "bad.py:1:6: "),
         (b"x = 1\x00\n", "binary file", "bad.py:1:1: "),
     ],
 )
@@ -158,7 +158,9 @@ def test_write_atomic_cleans_up_on_failure(
     assert [p.name for p in tmp_path.iterdir()] == ["a.py"]
 
 
-def test_many_files_in_parallel(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+def test_many_files_in_parallel(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
     monkeypatch.chdir(project(tmp_path))
     for i in range(fmt.PARALLEL_THRESHOLD + 4):
         (tmp_path / f"m{i}.py").write_text(UGLY)
