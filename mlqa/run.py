@@ -28,7 +28,7 @@ from mlqa.diagnostics import (
     render,
 )
 from mlqa.files import discover
-from mlqa.tools._common import PY_SUFFIXES, ToolResult, display
+from mlqa.tools._common import PY_SUFFIXES, ToolResult, collect, display
 
 STEPS = ("format", "lint", "docstrings", "types", "notebooks", "rules")
 
@@ -39,11 +39,11 @@ def _tool_step(
     def step(files: list[Path], config: config_mod.Config) -> ToolResult:
         import importlib
 
-        runner = importlib.import_module(module).run
-        py = [f for f in files if f.suffix in PY_SUFFIXES]
+        py = [str(f) for f in files if f.suffix in PY_SUFFIXES]
         if not py:
             return ToolResult(name)
-        result: ToolResult = runner(py, config, False)
+        runner = importlib.import_module(module).run
+        result = collect(runner, name, py, config, fix=False)
         result.tool = name
         return result
 
