@@ -416,12 +416,11 @@ def _parse(text: str, path: str) -> Any:
         text: The notebook text.
         path: The file, for messages.
 
+    An :class:`InputError` from :func:`_load` passes through.
+
     Returns:
         The notebook as nbformat's reader returns it: multi-line values joined,
         transient metadata removed.
-
-    Raises:
-        InputError: On invalid JSON or a value that is not an nbformat 4 notebook.
     """
     nb = _load(text, path)
     lines = _lib("lines")
@@ -461,14 +460,14 @@ def _normalize_ids(nb: Any) -> None:
 def read_notebook(path: str | Path) -> Any:
     """Read a notebook as nbformat's reader returns it, without nbformat.
 
+    A file that cannot be read or is not an nbformat 4 notebook raises
+    :class:`~mlqa.diagnostics.InputError` with a one-line message.
+
     Args:
         path: The ``.ipynb`` file.
 
     Returns:
         The notebook: dicts with attribute access, sources joined into strings.
-
-    Raises:
-        InputError: If the file cannot be read or is not an nbformat 4 notebook.
     """
     text = _decode(_read_bytes(path), str(path))
     return _parse(text, str(path))
@@ -949,29 +948,28 @@ def _config_settings(
         text = ""
     table_name = "tool.mlqa.notebooks"
 
-    def fail(key: str, message: str) -> InputError:
-        return InputError(
-            where, f"[{table_name}] {message}", line_of(text, key, table_name)
-        )
-
     settings: dict[str, Any] = {}
     for key, value in table.items():
+        problem = None
         if key in _BOOL_KEYS:
             if not isinstance(value, bool):
-                raise fail(key, f"{key} must be true or false, got {value!r}")
+                problem = f"{key} must be true or false, got {value!r}"
             settings[key] = value
         elif key in _LIST_KEYS:
-            words = _words(value)
-            if words is None:
-                raise fail(key, f"{key} must be a list of strings, got {value!r}")
-            settings[key] = words
+            settings[key] = _words(value)
+            if settings[key] is None:
+                problem = f"{key} must be a list of strings, got {value!r}"
         elif key == "max-size":
             try:
                 settings[key] = parse_size(value)
             except ValueError as exc:
-                raise fail(key, str(exc)) from None
+                problem = str(exc)
         else:
-            raise fail(key, f"unknown key {key!r} (known: {', '.join(CONFIG_KEYS)})")
+            problem = f"unknown key {key!r} (known: {', '.join(CONFIG_KEYS)})"
+        if problem:
+            raise InputError(
+                where, f"[{table_name}] {problem}", line_of(text, key, table_name)
+            )
     return settings
 
 
