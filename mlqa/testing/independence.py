@@ -58,26 +58,37 @@ def _gradient_pairs(
             torch.rand(o.shape[1:], dtype=o.dtype, device=o.device) + 0.5
             for o in outputs
         ]
-        pairs: dict[int, tuple[list[int], float]] = {}
+        # strength[i, j]: the largest |d output_i / d input_j|, kept on the device
+        rows = []
         for i in range(size):
             total = sum(
                 (out[i] * w).sum() for out, w in zip(outputs, weights, strict=True)
             )
             if not isinstance(total, torch.Tensor) or not total.requires_grad:
+                rows.append(
+                    torch.zeros(size, dtype=torch.float64, device=leaves[0].device)
+                )
                 continue
             grads = torch.autograd.grad(
                 total, leaves, retain_graph=i < size - 1, allow_unused=True
             )
-            strength = torch.zeros(size, dtype=torch.float64)
-            for grad in grads:
-                if grad is not None:
-                    strength += (
-                        grad.detach().abs().reshape(size, -1).amax(dim=1).double().cpu()
-                    )
-            strength[i] = 0
-            others = strength.nonzero().flatten().tolist()
-            if others:
-                pairs[i] = (others, float(strength.max()))
+            row = sum(
+                g.detach().abs().reshape(size, -1).amax(dim=1).double()
+                for g in grads
+                if g is not None
+            )
+            if not isinstance(row, torch.Tensor):
+                row = torch.zeros(size, dtype=torch.float64, device=leaves[0].device)
+            rows.append(row)
+    strength = torch.stack(rows).cpu()
+    strength.fill_diagonal_(0)
+    pairs: dict[int, tuple[list[int], float]] = {}
+    if not bool(strength.any()):
+        return pairs
+    for i in range(size):
+        others = strength[i].nonzero().flatten().tolist()
+        if others:
+            pairs[i] = (others, float(strength[i].max()))
     return pairs
 
 

@@ -115,20 +115,34 @@ def assert_finite(model: nn.Module, batch: Any, loss_fn: LossFn) -> None:
     inputs, targets = unpack_batch(batch)
     copy = fresh_copy(model)
     outputs = call_model(copy, inputs)
+    loss = compute_loss(loss_fn, outputs, targets)
+    if loss.requires_grad:
+        torch.autograd.backward(loss)
+    named = list(iter_tensors(outputs, "output"))
+    grads = [(n, p) for n, p in copy.named_parameters() if p.grad is not None]
+    # one reduction per tensor and a single sync when all is well
+    floats = [t.detach() for _, t in named if t.is_floating_point() or t.is_complex()]
+    floats += [p.grad for _, p in grads if p.grad is not None]
+    floats.append(loss.detach())
+    if floats and bool(
+        torch.stack(
+            [t.abs().amax().double() for t in floats if t.numel()]
+            or [loss.new_zeros((), dtype=torch.float64)]
+        )
+        .isfinite()
+        .all()
+    ):
+        return
     problems = []
-    for path, tensor in iter_tensors(outputs, "output"):
+    for path, tensor in named:
         summary = nonfinite_summary(tensor)
         if summary:
             problems.append(f"{path} ({describe(tensor)}) has {summary}")
-    loss = compute_loss(loss_fn, outputs, targets)
     if not math.isfinite(float(loss.detach())):
         problems.append(f"loss is {float(loss.detach())}")
-    if loss.requires_grad:
-        torch.autograd.backward(loss)
     first_param = None
-    for name, param in copy.named_parameters():
-        if param.grad is None:
-            continue
+    for name, param in grads:
+        assert param.grad is not None
         summary = nonfinite_summary(param.grad)
         if summary:
             first_param = first_param or name
