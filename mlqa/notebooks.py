@@ -1170,6 +1170,22 @@ def strip_paths(
     Returns:
         One outcome per path, in order.
     """
+    import gc
+
+    # Notebooks parse into acyclic trees that reference counting frees; the
+    # cyclic collector would only re-walk them (about 8% of the time).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _strip_paths(paths, options, verify, jobs)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _strip_paths(
+    paths: Sequence[Path], options: StripOptions, verify: bool, jobs: int
+) -> list[_Outcome]:
     if jobs <= 1 or len(paths) < 2:
         return [_outcome(path, options, verify) for path in paths]
     _lib("strip"), _lib("lines")  # load before forking, never in a child
