@@ -204,19 +204,30 @@ def main() -> None:
     print(
         f"torch {torch.__version__}, 1 thread, SmallCNN on {BATCH}x1x28x28, {args.repeat} runs each, medians"
     )
-    print(f"{'check':30} {'mlqa ms':>9} {'bare ms':>9} {'ratio':>6}")
-    worst = 0.0
+    print(
+        f"{'check':30} {'mlqa ms':>9} {'bare ms':>9} {'ratio':>6}"
+        f" {'min mlqa':>9} {'min bare':>9} {'min ratio':>9}"
+    )
+    worst = worst_min = 0.0
     for name, (check, bare) in pairs(model, x, y).items():
-        check()
-        bare()  # warm up
+        for _ in range(3):  # warm up
+            check()
+            bare()
         ours, theirs = [], []
         for _ in range(args.repeat):  # interleaved, so load changes hit both sides
             ours.append(timed(check))
             theirs.append(timed(bare))
         a, b = statistics.median(ours), statistics.median(theirs)
+        lo_a, lo_b = min(ours), min(theirs)
         worst = max(worst, a / b)
-        print(f"{name:30} {a * 1e3:9.2f} {b * 1e3:9.2f} {a / b:5.2f}x")
-    print(f"worst ratio {worst:.2f}x (goal <= 1.2x)")
+        worst_min = max(worst_min, lo_a / lo_b)
+        print(
+            f"{name:30} {a * 1e3:9.2f} {b * 1e3:9.2f} {a / b:5.2f}x"
+            f" {lo_a * 1e3:9.2f} {lo_b * 1e3:9.2f} {lo_a / lo_b:8.2f}x"
+        )
+    print(
+        f"worst ratio: {worst:.2f}x of medians, {worst_min:.2f}x of minimums (goal <= 1.2x)"
+    )
 
     spec = ModelSpec(
         name="cnn",

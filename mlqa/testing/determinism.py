@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy as copy_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from mlqa.testing._core import (
     compute_loss,
     describe,
     fail,
+    fresh_copy,
     iter_tensors,
     make_optimizer,
     unpack_batch,
@@ -87,13 +87,13 @@ def _train(
     seed_everything(seed)
     run = _Run()
     if isinstance(source, nn.Module):
-        model = copy_module.deepcopy(source)
+        model = fresh_copy(source)
     else:
         made = source()
         if not isinstance(made, nn.Module):
             fail(f"the factory returned {type(made).__name__}, expected an nn.Module")
         # a factory returning a shared module must not see it trained
-        model = copy_module.deepcopy(made)
+        model = fresh_copy(made)
         run.init = _snapshot(model)
     model.train()
     inputs, targets = unpack_batch(batch)

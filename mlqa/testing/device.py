@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy as copy_module
 from typing import TYPE_CHECKING, Any
 
 from mlqa.testing._core import (
@@ -10,6 +9,7 @@ from mlqa.testing._core import (
     check,
     describe,
     fail,
+    fresh_copy,
     iter_tensors,
     map_tensors,
 )
@@ -166,8 +166,8 @@ def assert_device_parity(
         pytest.skip(f"assert_device_parity(device={device!r}) skipped: {reason}")
     target = torch.device(device)
     tf32 = tf32_enabled(target)
-    cpu_model = copy_module.deepcopy(model).cpu().eval()
-    dev_model = copy_module.deepcopy(model).to(target).eval()
+    cpu_model = fresh_copy(model, train=False).cpu()
+    dev_model = fresh_copy(model, train=False).to(target)
     cpu_record, weights = _run(cpu_model, map_tensors(inputs, lambda t: t.cpu()), None)
     dev_record, _ = _run(
         dev_model, map_tensors(inputs, lambda t: t.to(target)), weights
