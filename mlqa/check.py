@@ -240,7 +240,14 @@ def analyze(data: bytes, path: str, notebook: bool, options: Options) -> Result:
 
 
 def _analyze_task(task: tuple[bytes, str, bool, Options]) -> Result:
-    return analyze(*task)
+    # A bug in a rule must not become a traceback for the user: one line, exit 2.
+    try:
+        return analyze(*task)
+    except Exception as exc:  # noqa: BLE001
+        name = type(exc).__name__
+        return [], [
+            (1, 1, f"internal error in mlqa check ({name}: {exc}); please report it")
+        ]
 
 
 class _Target:
@@ -414,7 +421,7 @@ def _run(
         if len(todo) >= PARALLEL_MIN_FILES and (os.cpu_count() or 1) > 1:
             computed = _parallel([task for _, task, _ in todo])
         if not computed:
-            computed = [analyze(*task) for _, task, _ in todo]
+            computed = [_analyze_task(task) for _, task, _ in todo]
     finally:
         if collecting:
             gc.enable()

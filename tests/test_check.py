@@ -440,3 +440,19 @@ def test_cache_forgets_deleted_files(
         "new.py",
         "train.py",
     ]
+
+
+def test_internal_error_is_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injection: a crashing rule becomes a one-line error, not a traceback.
+    def boom(*args: object) -> None:
+        raise RuntimeError("rule exploded")
+
+    monkeypatch.setattr(mlqa.check, "analyze", boom)
+    code, out, err = run(capsys, "--no-cache", "train.py")
+    assert code == 2 and out == ""
+    assert err == (
+        "train.py:1:1: internal error in mlqa check (RuntimeError: rule exploded); "
+        "please report it\n"
+    )
