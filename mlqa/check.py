@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from mlqa import __version__
 from mlqa.cache import ResultCache, digest
@@ -370,7 +369,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cache_key(config: Config, names: frozenset[str]) -> str:
+def _cache_key(names: frozenset[str]) -> str:
     here = Path(__file__).parent
     stamps = []
     for source in sorted(
@@ -515,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         target.options = Options(names, hp, dev)
         target.kind = f"{int(hp)}{int(dev)}"
     use_cache = bool(config.get("cache")) and not args.no_cache
-    cache = ResultCache(config.root, _cache_key(config, names)) if use_cache else None
+    cache = ResultCache(config.root, _cache_key(names)) if use_cache else None
     results, read_errors = _run(targets, cache)
     errors += read_errors
     if cache is not None:
@@ -561,24 +560,3 @@ def _default_names() -> frozenset[str]:
     from mlqa.rules.hyperparameters import DEFAULT_NAMES
 
     return DEFAULT_NAMES
-
-
-def check_paths(paths: Sequence[str], **options: Any) -> int:
-    """Run ``mlqa check`` on paths (a convenience for ``mlqa run`` and tests).
-
-    Args:
-        paths: Files or directories.
-        **options: ``select``, ``ignore`` (comma-separated strings),
-            ``format``, ``no_cache`` as on the command line.
-
-    Returns:
-        The exit code.
-    """
-    argv = list(paths)
-    for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        elif value not in (None, False):
-            argv += [flag, str(value)]
-    return main(argv)
