@@ -625,10 +625,13 @@ def _read_bytes(path: str | Path) -> bytes:
         InputError: If it is a directory, missing or unreadable.
     """
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(path, "is a directory, not a notebook")
+        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
+            raise InputError(path, "not a regular file")
         with open(path, "rb") as handle:
             return handle.read()
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a notebook") from None
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
 
@@ -667,7 +670,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            os.fchmod(handle.fileno(), mode)
+        os.chmod(temp, mode)
         os.replace(temp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):

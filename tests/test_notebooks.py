@@ -878,3 +878,14 @@ def test_readme_config_example_is_valid(tmp_path: Path) -> None:
     path.write_bytes(serialise(make_notebook(4), "nbformat"))
     assert main([str(path)]) == 1
     assert "celltoolbar" not in path.read_text(encoding="utf-8")
+
+
+def test_special_files_are_errors_not_hangs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "pipe.ipynb"
+    os.mkfifo(fifo)
+    assert main([str(fifo)]) == 2
+    assert f"{fifo}: not a regular file" in capsys.readouterr().err
+    with pytest.raises(InputError, match="is a directory"):
+        notebooks.read_notebook(tmp_path)
