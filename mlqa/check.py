@@ -268,12 +268,33 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def gitignore_patterns(root: Path) -> list[str]:
+    """Read the project root's ``.gitignore`` as globs (negations are not supported).
+
+    Args:
+        root: The project root.
+
+    Returns:
+        The patterns; empty when there is no readable ``.gitignore``.
+    """
+    try:
+        text = (root / ".gitignore").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "!"))
+    ]
+
+
 def discover(paths: Sequence[str], config: Config) -> tuple[list[_Target], list[str]]:
     """Expand the command-line paths into files to check.
 
     Args:
         paths: Files and directories; directories are walked for ``.py`` and
-            ``.ipynb`` files, skipping VCS, virtual-env and cache directories.
+            ``.ipynb`` files, skipping VCS, virtual-env and cache directories
+            and what the root ``.gitignore`` ignores.
         config: The project config (``exclude`` applies to named files too,
             as pre-commit passes every staged file by name).
 
@@ -282,6 +303,7 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[_Target], list[
     """
     root = config.root
     exclude = list(config.get("exclude"))
+    ignored = gitignore_patterns(root)
     targets: list[_Target] = []
     errors: list[str] = []
     seen: set[Path] = set()
@@ -313,13 +335,18 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[_Target], list[
                 sub = here / name
                 if name in SKIP_DIRS or (sub / "pyvenv.cfg").exists():
                     continue
-                if exclude and matches(_relative(sub, root), exclude):
+                rel = _relative(sub, root)
+                if (exclude and matches(rel, exclude)) or (
+                    ignored and matches(rel, ignored)
+                ):
                     continue
                 keep.append(name)
             dirnames[:] = keep
             for name in sorted(filenames):
                 if name.endswith((".py", ".ipynb")):
                     full = here / name
+                    if ignored and matches(_relative(full, root), ignored):
+                        continue
                     shown = os.path.normpath(
                         os.path.join(arg, os.path.relpath(full, absolute))
                     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mlqa.diagnostics import InputError
 
@@ -94,6 +94,26 @@ def _source_keys(text: str, key: str = "source") -> list[tuple[int, bool]]:
     return keys
 
 
+def is_python(notebook: dict[str, Any]) -> bool:
+    """Tell whether a notebook's kernel runs Python (Julia, R ... are skipped).
+
+    Args:
+        notebook: The parsed notebook.
+
+    Returns:
+        False only when the metadata names another language.
+    """
+    metadata = notebook.get("metadata")
+    if not isinstance(metadata, dict):
+        return True
+    names = []
+    for key, field in (("kernelspec", "language"), ("language_info", "name")):
+        table = metadata.get(key)
+        if isinstance(table, dict) and isinstance(table.get(field), str):
+            names.append(table[field].lower())
+    return not names or any(name.startswith(("python", "ipython")) for name in names)
+
+
 def code_cells(text: str, path: str | Path) -> list[Cell]:
     """Read the code cells of a notebook.
 
@@ -119,16 +139,19 @@ def code_cells(text: str, path: str | Path) -> list[Cell]:
     if isinstance(data, dict) and isinstance(data.get("worksheets"), list):
         # nbformat 3: cells live in worksheets and code is under "input"
         data = {
+            "metadata": data.get("metadata"),
             "cells": [
                 cell
                 for sheet in data["worksheets"]
                 if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list)
                 for cell in sheet["cells"]
-            ]
+            ],
         }
         source_key = "input"
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise InputError(path, "not a Jupyter notebook (no 'cells' list)", 1, 1)
+    if not is_python(data):
+        return []
     raw_cells = data["cells"]
     keys = _source_keys(
         text, "source" if source_key == "source" else "(?:input|source)"

@@ -456,3 +456,30 @@ def test_internal_error_is_one_line(
         "train.py:1:1: internal error in mlqa check (RuntimeError: rule exploded); "
         "please report it\n"
     )
+
+
+def test_discovery_respects_root_gitignore(project: Path) -> None:
+    (project / ".gitignore").write_text("# data\n/data/\n*_generated.py\n!keep.py\n")
+    for name in ["data/big/x.py", "pkg/data/y.py", "pkg/m_generated.py"]:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(TRAIN)
+    config = mlqa.config.load(project)
+    targets, _ = mlqa.check.discover(["."], config)
+    assert sorted(t.display for t in targets) == [
+        "clean.py",
+        "pkg/data/y.py",
+        "train.py",
+    ]
+    # a file named on the command line is checked all the same
+    targets, _ = mlqa.check.discover(["pkg/m_generated.py"], config)
+    assert [t.display for t in targets] == ["pkg/m_generated.py"]
+
+
+def test_notebooks_in_other_languages_are_skipped(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "julia-1.9", "language": "julia"}
+    nb.cells = [nbformat.v4.new_code_cell("x = [1 2 3]'\nlr = 0.1")]
+    nbformat.write(nb, project / "julia.ipynb")
+    assert run(capsys, "julia.ipynb") == (0, "", "")

@@ -467,9 +467,8 @@ def parse(source: str, filename: str, *, top_level_await: bool = False) -> ast.M
     Returns:
         The module.
 
-    Raises:
-        SyntaxError: If the source does not parse.
-        ValueError: If the source holds NUL bytes.
+    A source that does not parse raises :class:`SyntaxError` (``ValueError``
+    for NUL bytes), as :func:`compile` does.
     """
     flags = ast.PyCF_ONLY_AST | (
         ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if top_level_await else 0
@@ -538,9 +537,7 @@ def analyze_source(source: str, filename: str, options: Options) -> list[RawFind
     Returns:
         The findings, sorted.
 
-    Raises:
-        SyntaxError: If the source does not parse.
-        ValueError: If the source holds NUL bytes.
+    A source that does not parse raises :class:`SyntaxError`, as :func:`parse`.
     """
     tree = parse(source, filename)
     if not (options.hyperparameters or options.devices):
