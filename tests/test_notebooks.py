@@ -133,6 +133,11 @@ def make_notebook(minor: int, *, ids: bool | None = None) -> dict[str, Any]:
             "source": "",
         },
     ]
+    if minor >= 1:  # attachments arrived in 4.1; their text is split into lines too
+        cells[0]["attachments"] = {
+            "figure.png": {"image/png": PNG, "text/plain": "line one\nline two\n"}
+        }
+        cells[0]["source"].append("\n![figure](attachment:figure.png)")
     if ids is None:
         ids = minor >= 5
     if ids:
@@ -269,7 +274,7 @@ def test_default_output_is_byte_identical_to_nbstripout(tmp_path: Path) -> None:
     compare(tmp_path, files, [], [])
     result = tmp_path / "mlqa"
     # The comparison is not vacuous: outputs went, already clean files stayed.
-    assert b"image/png" not in (result / "v40-nbformat.ipynb").read_bytes()
+    assert b'"output_type"' not in (result / "v40-nbformat.ipynb").read_bytes()
     assert (result / "clean-indent2.ipynb").read_bytes() == files["clean-indent2.ipynb"]
     assert (result / "clean-crlf.ipynb").read_bytes() == files["clean-crlf.ipynb"]
     assert b"\r\n" not in (result / "v45-crlf.ipynb").read_bytes()
@@ -374,22 +379,20 @@ def test_stripping_is_nbstripouts_own_function_without_importing_nbformat() -> N
 # --------------------------------------------------------------------------- property
 
 
-def _nbstripout_in_process(
-    text: str, keep_output: bool | None, keep_count: bool
-) -> tuple[str, bool] | None:
+def _nbstripout_in_process(text: str, options: StripOptions) -> tuple[str, bool] | None:
     """nbstripout's own per-file function on an in-place stream."""
     from nbstripout._nbstripout import process_jupyter_notebook
 
     args = argparse.Namespace(
-        keep_output=keep_output,
-        keep_count=keep_count,
-        keep_id=False,
-        drop_empty_cells=False,
-        drop_tagged_cells="",
-        strip_init_cells=False,
-        drop_output_type=[],
-        keep_output_type=[],
-        max_size="0",
+        keep_output=options.keep_output,
+        keep_count=options.keep_count,
+        keep_id=options.keep_id,
+        drop_empty_cells=options.drop_empty_cells,
+        drop_tagged_cells=" ".join(options.drop_tagged_cells),
+        strip_init_cells=options.strip_init_cells,
+        drop_output_type=list(options.drop_output_types),
+        keep_output_type=list(options.keep_output_types),
+        max_size=str(options.max_size),
         dry_run=False,
     )
     stream = io.StringIO(text, newline=None)
@@ -419,7 +422,9 @@ _meta_keys = st.sampled_from(
 _meta = st.dictionaries(
     _meta_keys, st.one_of(st.booleans(), _text, st.just({"a": 1})), max_size=3
 ).map(
-    lambda meta: {**meta, "tags": ["keep_output"]} if meta.get("tags") is True else meta
+    lambda meta: (
+        {**meta, "tags": ["keep_output", "plot"]} if meta.get("tags") is True else meta
+    )
 )
 _output = st.one_of(
     st.builds(
@@ -445,7 +450,7 @@ _output = st.one_of(
 
 
 @st.composite
-def random_notebooks(draw: st.DrawFn) -> tuple[str, bool | None, bool]:
+def random_notebooks(draw: st.DrawFn) -> tuple[str, StripOptions]:
     minor = draw(st.integers(0, 5))
     cells = []
     for index in range(draw(st.integers(0, 5))):
@@ -476,18 +481,26 @@ def random_notebooks(draw: st.DrawFn) -> tuple[str, bool | None, bool]:
     )
     nb = {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": minor}
     layout = draw(st.sampled_from(["nbformat", "indent2", "compact", "crlf"]))
-    keep_output = draw(st.sampled_from([None, None, True]))
-    return serialise(nb, layout).decode("utf-8"), keep_output, draw(st.booleans())
+    options = StripOptions(
+        keep_output=draw(st.sampled_from([None, None, True])),
+        keep_count=draw(st.booleans()),
+        drop_empty_cells=draw(st.booleans()),
+        strip_init_cells=draw(st.booleans()),
+        drop_tagged_cells=draw(st.sampled_from([(), ("plot",)])),
+        keep_output_types=draw(st.sampled_from([(), ("stream",), ("error",)])),
+        drop_output_types=draw(st.sampled_from([(), ("stream:stderr",)])),
+        max_size=draw(st.sampled_from([0, 0, 30])),
+    )
+    return serialise(nb, layout).decode("utf-8"), options
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # nbformat repairing ids
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_notebooks())
-def test_random_notebooks_match_nbstripout(case: tuple[str, bool | None, bool]) -> None:
-    text, keep_output, keep_count = case
-    reference = _nbstripout_in_process(text, keep_output, keep_count)
+def test_random_notebooks_match_nbstripout(case: tuple[str, StripOptions]) -> None:
+    text, options = case
+    reference = _nbstripout_in_process(text, options)
     path = Path("random.ipynb")
-    options = StripOptions(keep_output=keep_output, keep_count=keep_count)
     if reference is None:  # where nbstripout fails, mlqa reports an error
         with pytest.raises(InputError):
             try:
@@ -587,7 +600,7 @@ def test_symlink_target_is_stripped_and_link_kept(dirty: Path) -> None:
     link.symlink_to(dirty.name)
     assert main([str(link)]) == 1
     assert link.is_symlink()
-    assert b"image/png" not in dirty.read_bytes()
+    assert b'"output_type"' not in dirty.read_bytes()
 
 
 def test_unwritable_directory_is_an_error_and_file_unchanged(dirty: Path) -> None:
@@ -708,8 +721,8 @@ def test_good_and_bad_files_in_one_run(
     assert captured.out.count("NB001 stripped") == 2
     assert bad.read_bytes() == b"{oops"
     assert (
-        b"image/png" not in dirty.read_bytes()
-        and b"image/png" not in other.read_bytes()
+        b'"output_type"' not in dirty.read_bytes()
+        and b'"output_type"' not in other.read_bytes()
     )
 
 
