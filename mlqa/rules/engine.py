@@ -1,8 +1,9 @@
 """One pass over a parsed file that runs every rule family and collects findings.
 
 The walk is pruned: a cheap regex first marks the lines where a rule could
-fire (a hyperparameter keyword, a known training API, an epoch loop, the word
-``cuda``, an import), and only statements spanning such a line are entered.
+fire (a hyperparameter keyword, a known training API, an epoch loop, a
+``.cuda(`` call or a ``"cuda"`` string), and only statements spanning such a
+line are entered.
 Most of a large codebase is never visited, which keeps ``mlqa check`` within a
 small factor of a bare ``ast.parse``. The families only collect findings; the
 printing is :mod:`mlqa.check`'s job.
@@ -165,7 +166,7 @@ _LOOP_VAR_TEXT = re.compile(
     r"[ \t]*(?:async[ \t]+)?(?:for[ \t][^\n]*?(?:epoch|step|\bitr?\b|\biter|\bupdates?\b|\bep\b)"
     r"|while[ \t])"
 )
-_DEVICE_TEXTS = ("cuda", '"mps"', "'mps'", '"gpu"', "'gpu'")
+_DEVICE_TEXTS = (".cuda(", '"cuda', "'cuda", '"mps"', "'mps'", '"gpu"', "'gpu'")
 _PATTERNS: dict[frozenset[str], re.Pattern[str]] = {}
 _SUFFIXES: re.Pattern[str] | None = None
 
@@ -194,7 +195,8 @@ def candidate_lines(
 
     A superset is fine (it only prunes the walk): a hyperparameter keyword or
     known API name followed by ``=`` or ``(``, an epoch/step loop header or a
-    ``while`` loop, the word ``cuda`` or a ``"mps"``/``"gpu"`` string.
+    ``while`` loop, a ``.cuda(`` call, a ``"cuda..."``, ``"mps"`` or ``"gpu"``
+    string.
 
     Args:
         source: The file's text.
