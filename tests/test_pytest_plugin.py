@@ -12,8 +12,9 @@ import zoo
 
 pytest_plugins = ["pytester"]
 
-# In-process runs: skip pytest's end-of-run gc.collect() (seconds with torch loaded).
-FAST = ("-p", "no:unraisableexception", "-p", "no:cacheprovider")
+# In-process runs: no end-of-run gc.collect() and no assertion rewriting of the
+# modules each run re-imports (seconds each with torch and Hypothesis loaded).
+FAST = ("-p", "no:unraisableexception", "-p", "no:cacheprovider", "--assert=plain")
 
 ZOO_SOURCE = Path(zoo.__file__).read_text(encoding="utf-8")
 NAMES = {factory.removeprefix("make_"): check for factory, check in zoo.ZOO.items()}
