@@ -64,6 +64,24 @@ SKIP_DIRS = frozenset(
 )
 #: Below this many files to check, a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 300
+#: Nor does it pay on fewer CPUs: on 2 shared cores, 680 torch files took
+#: 2.1-2.4 s serially and 2.4-4.2 s with a pool (benchmarks/bench_check.py).
+PARALLEL_MIN_CPUS = 4
+
+
+def _workers(files: int) -> int:
+    """How many worker processes to use (1: check in this process).
+
+    ``MLQA_JOBS=N`` overrides the choice.
+    """
+    setting = os.environ.get("MLQA_JOBS", "")
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
+    cpus = os.cpu_count() or 1
+    if files < PARALLEL_MIN_FILES or cpus < PARALLEL_MIN_CPUS:
+        return 1
+    return min(cpus, 8)
+
 
 # A result as cached: (findings [(line, col, code, message)], errors [(line, col, message)]).
 Result = tuple[
@@ -444,8 +462,9 @@ def _run(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if len(todo) >= PARALLEL_MIN_FILES and (os.cpu_count() or 1) > 1:
-            computed = _parallel([task for _, task, _ in todo])
+        workers = _workers(len(todo))
+        if workers > 1 and len(todo) > 1:
+            computed = _parallel([task for _, task, _ in todo], workers)
         if not computed:
             computed = [_analyze_task(task) for _, task, _ in todo]
     finally:
@@ -459,10 +478,11 @@ def _run(
     return results, errors
 
 
-def _parallel(tasks: list[tuple[bytes, str, bool, Options]]) -> list[Result]:
+def _parallel(
+    tasks: list[tuple[bytes, str, bool, Options]], workers: int
+) -> list[Result]:
     from concurrent.futures import ProcessPoolExecutor
 
-    workers = min(os.cpu_count() or 1, 8)
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             return list(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -297,9 +298,21 @@ def test_parallel_matches_serial(
     for i in range(12):
         (project / f"m{i}.py").write_text(TRAIN.replace("0.1", f"0.{i + 1}"))
     (project / "broken.py").write_text("def (")
+    monkeypatch.setenv("MLQA_JOBS", "1")
     serial = run(capsys, "--no-cache")
-    monkeypatch.setattr(mlqa.check, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setenv("MLQA_JOBS", "2")
     assert run(capsys, "--no-cache") == serial
+
+
+def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLQA_JOBS", raising=False)
+    assert mlqa.check._workers(10) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert mlqa.check._workers(10_000) == 8
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert mlqa.check._workers(10_000) == 1
+    monkeypatch.setenv("MLQA_JOBS", "3")
+    assert mlqa.check._workers(5) == 3
 
 
 def test_path_helpers() -> None:
