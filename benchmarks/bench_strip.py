@@ -162,8 +162,53 @@ def run_tool(
     return elapsed, cpu, target
 
 
+#: Non-default options compared with nbstripout's same flags by ``--check-options``.
+OPTION_SETS = (
+    ["--keep-output"],
+    ["--keep-count"],
+    ["--keep-output", "--keep-count"],
+    ["--drop-empty-cells"],
+    ["--extra-keys", "metadata.kernelspec cell.metadata.tags"],
+    ["--keep-metadata-keys", "cell.metadata.scrolled"],
+    ["--max-size", "1K"],
+    ["--keep-output-type", "stream"],
+)
+
+
+def check_options(files: list[Path]) -> int:
+    """Strip copies with each option set by both tools; count differing files."""
+    names = [path.name for path in files]
+    worst = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for flags in OPTION_SETS:
+            outputs = []
+            # nbstripout's --keep-output-type takes several values: flags go last.
+            for command in (
+                TOOLS["nbstripout"] + names + flags,
+                TOOLS["mlqa strip"] + flags + names,
+            ):
+                target = Path(tempfile.mkdtemp(dir=tmp))
+                for path in files:
+                    shutil.copyfile(path, target / path.name)
+                subprocess.run(command, cwd=target, capture_output=True, env=ENV)
+                outputs.append(target)
+            theirs, ours = outputs
+            differ = sum(
+                (theirs / name).read_bytes() != (ours / name).read_bytes()
+                for name in names
+            )
+            worst = max(worst, differ)
+            print(f"{' '.join(flags):<48} files differing from nbstripout: {differ}")
+    return worst
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check-options",
+        action="store_true",
+        help="compare each non-default option with nbstripout's flag instead of timing",
+    )
     parser.add_argument(
         "--repeat", type=int, default=7, help="runs per tool (median reported)"
     )
@@ -174,6 +219,8 @@ def main() -> int:
     if len(files) < 100:
         print(f"warning: only {len(files)} notebooks", file=sys.stderr)
     size = sum(path.stat().st_size for path in files)
+    if args.check_options:
+        return 1 if check_options(files) else 0
     print(
         f"{len(files)} real notebooks, {size / 1e6:.1f} MB, {args.repeat} runs per tool"
     )
