@@ -144,6 +144,9 @@ def test_k_selects_items_and_checks_subset(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         ["mlqa::hot::finite", "mlqa::hot::loss_at_init", "*2/10 tests collected*"]
     )
+    project.makepyfile(test_plain="def test_one():\n    pass\n")
+    result = project.runpytest(*FAST, "--mlqa", "-m", "mlqa", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*10/11 tests collected (1 deselected)*"])
 
 
 def test_overfit_settings_and_optimizer_are_used(project: pytest.Pytester) -> None:
