@@ -18,6 +18,7 @@ that would be stripped), 2 usage error or an unreadable or invalid notebook.
 from __future__ import annotations
 
 import argparse
+import builtins
 import contextlib
 import importlib
 import importlib.util
@@ -96,7 +97,8 @@ def _load_light(package: str, relative: str, name: str) -> types.ModuleType:
     ``nbstripout/__init__`` and ``nbformat/__init__`` import nbformat's
     validator, jsonschema and traitlets (0.2 s); the two files used here need
     none of it. ``from nbformat import NotebookNode`` in nbstripout's
-    ``_utils.py`` is served by a stand-in module while the file executes.
+    ``_utils.py`` gets a stand-in module through the loaded module's own
+    ``__import__`` (unless nbformat is already imported, which is then used).
 
     Args:
         package: The top-level package, e.g. ``nbstripout``.
@@ -117,16 +119,18 @@ def _load_light(package: str, relative: str, name: str) -> types.ModuleType:
     if file_spec is None or file_spec.loader is None:
         raise ImportError(str(location))
     module = importlib.util.module_from_spec(file_spec)
-    stand_in = None
-    if "nbformat" not in sys.modules:
-        stand_in = types.ModuleType("nbformat")
-        stand_in.NotebookNode = _Node  # type: ignore[attr-defined]
-        sys.modules["nbformat"] = stand_in
-    try:
-        file_spec.loader.exec_module(module)
-    finally:
-        if stand_in is not None and sys.modules.get("nbformat") is stand_in:
-            del sys.modules["nbformat"]
+    stand_in = types.ModuleType("nbformat")
+    stand_in.NotebookNode = _Node  # type: ignore[attr-defined]
+    real_import = builtins.__import__
+
+    def local_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "nbformat" and "nbformat" not in sys.modules:
+            return stand_in
+        return real_import(name, *args, **kwargs)
+
+    # The module's own builtins: nothing global (sys.modules) changes.
+    module.__dict__["__builtins__"] = {**vars(builtins), "__import__": local_import}
+    file_spec.loader.exec_module(module)
     return module
 
 
