@@ -34,7 +34,13 @@ NOTEBOOK = {
             "source": ["print(1 + 2)"],
         }
     ],
-    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "metadata": {
+        "kernelspec": {
+            "display_name": "Python 3",
+            "language": "python",
+            "name": "python3",
+        }
+    },
     "nbformat": 4,
     "nbformat_minor": 5,
 }
@@ -86,8 +92,14 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pre-commit-home")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One pre-commit store per run: shared by xdist workers (pre-commit locks it)."""
+    base = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        base = base.parent
+    home = base / "pre-commit-home"
+    home.mkdir(exist_ok=True)
+    return home
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:
@@ -103,7 +115,9 @@ def make_repo(root: Path, files: dict[str, str]) -> Path:
 def try_repo(repo: Path, home: Path, *hook: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PRE_COMMIT_HOME"] = str(home)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), env.get("PATH", "")]
+    )
     env.pop("PRE_COMMIT", None)
     return subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), *hook, "--all-files",
@@ -136,9 +150,13 @@ def test_hook_on_bad_repo(hook_id: str, tmp_path: Path, pre_commit_home: Path) -
         assert changed == set(), changed
 
 
-def test_isolated_types_hook_cannot_see_torch(tmp_path: Path, pre_commit_home: Path) -> None:
+def test_isolated_types_hook_cannot_see_torch(
+    tmp_path: Path, pre_commit_home: Path
+) -> None:
     """The isolated hook has no torch: Tensor errors pass silently, the system hook catches them."""
-    repo = make_repo(tmp_path, {k: v for k, v in BAD_FILES.items() if k != "pkg/typed.py"})
+    repo = make_repo(
+        tmp_path, {k: v for k, v in BAD_FILES.items() if k != "pkg/typed.py"}
+    )
     isolated = try_repo(repo, pre_commit_home, "mlqa-types")
     system = try_repo(repo, pre_commit_home, "mlqa-types-system")
     assert isolated.returncode == 0, isolated.stdout
@@ -168,10 +186,19 @@ def test_broken_file_fails_cleanly(tmp_path: Path, pre_commit_home: Path) -> Non
         tmp_path,
         {"pyproject.toml": "[project]\nname = 'x'\n", "bad.py": "def f(:\n    pass\n"},
     )
-    for hook_id in ("mlqa-format", "mlqa-lint", "mlqa-docstrings", "mlqa-types", "mlqa-check"):
+    for hook_id in (
+        "mlqa-format",
+        "mlqa-lint",
+        "mlqa-docstrings",
+        "mlqa-types",
+        "mlqa-check",
+    ):
         result = try_repo(repo, pre_commit_home, hook_id)
         output = result.stdout + result.stderr
-        assert result.returncode == 1, (hook_id, output)  # pre-commit maps any failure to 1
+        assert result.returncode == 1, (
+            hook_id,
+            output,
+        )  # pre-commit maps any failure to 1
         assert "bad.py:1:" in output, (hook_id, output)
         assert "Traceback" not in output, (hook_id, output)
         assert (repo / "bad.py").read_text() == "def f(:\n    pass\n"
