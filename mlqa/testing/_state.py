@@ -71,7 +71,7 @@ def preserved_state() -> Iterator[None]:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's (when loaded) and torch's global generators.
+    """Seed Python's, NumPy's (when installed) and torch's global generators.
 
     Args:
         seed: The seed; any non-negative integer below 2**32.
@@ -79,8 +79,12 @@ def seed_everything(seed: int) -> None:
     import torch
 
     random.seed(seed)
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed(seed % 2**32)
+    try:
+        import numpy
+    except ImportError:  # pragma: no cover - numpy is optional for torch
+        pass
+    else:
+        numpy.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
 
