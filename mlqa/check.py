@@ -15,7 +15,6 @@ annotation lands on the offending code.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import re
@@ -24,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from mlqa import __version__
 from mlqa.cache import ResultCache, digest
@@ -376,42 +376,105 @@ def _codes(values: Sequence[str] | None) -> list[str]:
     return [c for v in values or () for c in re.split(r"[\s,]+", v) if c]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mlqa check",
-        description="Check Python files and notebooks for hardcoded hyperparameters "
-        "(MLQ1xx) and hardcoded devices (MLQ2xx).",
+USAGE = (
+    "usage: mlqa check [-h] [--select CODES] [--ignore CODES]\n"
+    "                  [--format {text,json,github,sarif}] [--no-cache]\n"
+    "                  [--exit-zero] [--statistics] [PATH ...]"
+)
+HELP = f"""{USAGE}
+
+Check Python files and notebooks for hardcoded hyperparameters (MLQ1xx) and
+hardcoded devices (MLQ2xx).
+
+positional arguments:
+  PATH              files or directories (default: .)
+
+options:
+  -h, --help        show this help message and exit
+  --select CODES    only these codes or prefixes (MLQ1,MLQ201); repeatable
+  --ignore CODES    skip these codes or prefixes; repeatable
+  --format FORMAT   output format: text, json, github or sarif (default: text)
+  --no-cache        do not read or write the cache
+  --exit-zero       exit 0 even with findings
+  --statistics      print counts per rule instead of the findings
+
+Run 'mlqa rule' to list the rules, 'mlqa rule CODE' for one rule's docs."""
+
+
+class Arguments(NamedTuple):
+    """The parsed command line of ``mlqa check``.
+
+    Attributes:
+        paths: Files and directories.
+        select: ``--select`` values as given.
+        ignore: ``--ignore`` values as given.
+        format: The output format.
+        no_cache: Bypass the cache.
+        exit_zero: Exit 0 even with findings.
+        statistics: Print counts per rule.
+    """
+
+    paths: list[str]
+    select: list[str]
+    ignore: list[str]
+    format: str = "text"
+    no_cache: bool = False
+    exit_zero: bool = False
+    statistics: bool = False
+
+
+def parse_arguments(argv: Sequence[str]) -> Arguments:
+    """Parse the command line (a small parser: argparse costs start-up time).
+
+    Args:
+        argv: The arguments after ``mlqa check``.
+
+    Returns:
+        The arguments.
+
+    Raises:
+        ValueError: With a one-line message for a usage error.
+    """
+    paths: list[str] = []
+    values: dict[str, list[str]] = {"--select": [], "--ignore": [], "--format": []}
+    flags: set[str] = set()
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if arg == "--":
+            paths += argv[index:]
+            break
+        if not arg.startswith("-") or arg == "-":
+            paths.append(arg)
+            continue
+        name, eq, value = arg.partition("=")
+        if name in values:
+            if not eq:
+                if index >= len(argv):
+                    raise ValueError(f"argument {name}: expected one argument")
+                value = argv[index]
+                index += 1
+            values[name].append(value)
+        elif name in ("--no-cache", "--exit-zero", "--statistics") and not eq:
+            flags.add(name)
+        else:
+            raise ValueError(f"unrecognized arguments: {arg}")
+    fmt = values["--format"][-1] if values["--format"] else "text"
+    if fmt not in FORMATS:
+        choices = ", ".join(repr(f) for f in FORMATS)
+        raise ValueError(
+            f"argument --format: invalid choice: {fmt!r} (choose from {choices})"
+        )
+    return Arguments(
+        paths,
+        values["--select"],
+        values["--ignore"],
+        fmt,
+        "--no-cache" in flags,
+        "--exit-zero" in flags,
+        "--statistics" in flags,
     )
-    parser.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files or directories (default: .)"
-    )
-    parser.add_argument(
-        "--select",
-        action="append",
-        metavar="CODES",
-        help="only these codes or prefixes (MLQ1,MLQ201)",
-    )
-    parser.add_argument(
-        "--ignore",
-        action="append",
-        metavar="CODES",
-        help="skip these codes or prefixes",
-    )
-    parser.add_argument(
-        "--format", choices=FORMATS, default="text", help="output format"
-    )
-    parser.add_argument(
-        "--no-cache", action="store_true", help="do not read or write the cache"
-    )
-    parser.add_argument(
-        "--exit-zero", action="store_true", help="exit 0 even with findings"
-    )
-    parser.add_argument(
-        "--statistics",
-        action="store_true",
-        help="print counts per rule instead of the findings",
-    )
-    return parser
 
 
 def _cache_key(names: frozenset[str]) -> str:
@@ -522,10 +585,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 clean, 1 findings, 2 usage error or unreadable/unparsable input.
     """
+    argv = list(sys.argv[2:] if argv is None else argv)
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    if "-h" in options or "--help" in options:
+        print(HELP)
+        return EXIT_CLEAN
     try:
-        args = _parser().parse_args(sys.argv[2:] if argv is None else argv)
-    except SystemExit as exc:  # argparse has printed the usage line
-        return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
+        args = parse_arguments(argv)
+    except ValueError as exc:
+        print(f"{USAGE}\nmlqa check: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     paths = args.paths or ["."]
     try:
         config = load(start=paths[0] if Path(paths[0]).exists() else None)

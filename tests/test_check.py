@@ -496,3 +496,23 @@ def test_notebooks_in_other_languages_are_skipped(
     nb.cells = [nbformat.v4.new_code_cell("x = [1 2 3]'\nlr = 0.1")]
     nbformat.write(nb, project / "julia.ipynb")
     assert run(capsys, "julia.ipynb") == (0, "", "")
+
+
+def test_command_line_parsing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "--help")
+    assert code == 0 and out.startswith("usage: mlqa check") and "--statistics" in out
+    for argv, message in [
+        (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
+        (["--select"], "argument --select: expected one argument"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--exit-zero=1"], "unrecognized arguments: --exit-zero=1"),
+    ]:
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and out == "" and err.startswith("usage: mlqa check")
+        assert f"mlqa check: error: {message}" in err
+    out = run(capsys, "--select=MLQ2", "--format=json", "--", "train.py")[1]
+    assert [d["code"] for d in json.loads(out)] == ["MLQ201"]
+    (project / "-h.py").write_text(TRAIN)
+    assert run(capsys, "--select", "MLQ201", "--", "-h.py")[0] == 1
