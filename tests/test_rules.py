@@ -273,3 +273,37 @@ def test_rule_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     assert docs.main(["--bogus"]) == 2
     assert docs.main(["--write", str(tmp_path)]) == 0
     assert len(list(tmp_path.glob("*.md"))) == len(all_rules())
+
+
+def _regex_starts(source: str, words: frozenset[str]) -> set[int]:
+    from mlqa.rules import engine
+
+    backwards = source[::-1]
+    found = {
+        len(source) - m.end()
+        for m in engine._reversed_pattern(words).finditer(backwards)
+    }
+    for suffix in engine.hyperparameters.API_SUFFIXES:
+        found |= {m.start() for m in re.finditer(rf"{suffix}[ \t]*\(", source)}
+    return found
+
+
+def test_find_scan_matches_regex_scan() -> None:
+    # Small runs scan with str.find, large ones with a compiled regex: same lines.
+    from mlqa.rules import engine
+
+    words = DEFAULT_NAMES | engine.hyperparameters.API_NAMES
+    texts = [p.read_text(encoding="utf-8") for p in sorted(CASES.rglob("*.py"))]
+    texts += [
+        "lr=1",
+        "x.lr = 2",
+        "lr == 3",
+        "flr=4",
+        "Adam (",
+        "RandomForestClassifier(",
+        "lr\t=\t5",
+    ]
+    for text in texts:
+        regex = {text.count("\n", 0, s) for s in _regex_starts(text, words)}
+        found = {text.count("\n", 0, s) for s in engine._find_words(text, words)}
+        assert found == regex
