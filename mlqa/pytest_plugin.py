@@ -206,7 +206,6 @@ class MlqaBattery(pytest.Collector):
         from mlqa.testing.battery import model_names
 
         config = load(self.config.rootpath)
-        self.stash_config = config
         return [
             MlqaModel.from_parent(
                 self, name=name, nodeid=f"{PREFIX}::{name}", mlqa_config=config
