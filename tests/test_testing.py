@@ -386,6 +386,30 @@ def test_device_parity_reports_differences() -> None:
     assert "gradient of 'lin.weight'" in message
 
 
+def test_device_parity_says_when_tf32_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # no CUDA here: pretend the CPU "device" runs float32 matmuls in TF32
+    import mlqa.testing.device as device_module
+
+    monkeypatch.setattr(device_module, "tf32_enabled", lambda device: True)
+
+    class Drifts(nn.Module):
+        calls = 0
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            Drifts.calls += 1
+            return self.lin(x) * (1 + 0.1 * Drifts.calls)
+
+    message = failure(
+        testing.assert_device_parity, Drifts(), torch.randn(4, 3), device="cpu"
+    )
+    assert "beyond rtol=0.01, atol=0.001" in message
+    assert "TF32 is on" in message
+
+
 def test_tolerance_table() -> None:
     assert tolerance(torch.float32, False, None, None) == (1.3e-6, 1e-5)
     assert tolerance(torch.float32, True, None, None) == (1e-2, 1e-3)
