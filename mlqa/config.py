@@ -7,19 +7,12 @@ black and ruff). Every key is validated; an unknown key or a wrong type is an
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlqa.diagnostics import InputError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 #: Tools whose own ``[tool.X]`` table, when present, replaces mlqa's preset.
 TOOL_TABLES = ("black", "ruff", "mypy", "pydoclint")
@@ -71,7 +64,6 @@ SCHEMA: dict[str, tuple[Validator, str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
 class Config:
     """The validated ``[tool.mlqa]`` settings of one project.
 
@@ -83,11 +75,24 @@ class Config:
         raw: The whole parsed ``pyproject.toml`` (empty when there is none).
     """
 
-    root: Path
-    pyproject: Path | None = None
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    tool_tables: frozenset[str] = frozenset()
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("root", "pyproject", "settings", "tool_tables", "raw")
+
+    def __init__(
+        self,
+        root: Path,
+        pyproject: Path | None = None,
+        settings: Mapping[str, Any] | None = None,
+        tool_tables: frozenset[str] = frozenset(),
+        raw: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.root = root
+        self.pyproject = pyproject
+        self.settings: Mapping[str, Any] = settings or {}
+        self.tool_tables = tool_tables
+        self.raw: Mapping[str, Any] = raw or {}
+
+    def __repr__(self) -> str:
+        return f"Config(root={self.root!r}, pyproject={self.pyproject!r})"
 
     def get(self, key: str) -> Any:
         """Return a setting, or its default.
@@ -144,6 +149,8 @@ def line_of(text: str, key: str, table: str = "tool.mlqa") -> int | None:
     Returns:
         The line number, or None when not found.
     """
+    import re
+
     lines = text.splitlines()
     header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
     pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
@@ -173,6 +180,13 @@ def parse_pyproject(path: Path) -> tuple[dict[str, Any], str]:
     Raises:
         InputError: If the file cannot be read or is not valid TOML.
     """
+    import re
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     from mlqa.diagnostics import read_text
 
     text = read_text(path)

@@ -6,14 +6,13 @@ same whichever door it came through.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from mlqa import __version__
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
+
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -22,9 +21,8 @@ EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
 
-@dataclass(frozen=True, order=True)
-class Finding:
-    """One problem at one place.
+class Finding(NamedTuple):
+    """One problem at one place (immutable, ordered by path, line, column).
 
     Attributes:
         path: The file, as given on the command line (or relative to the root).
@@ -90,7 +88,8 @@ def read_text(path: str | Path) -> str:
         InputError: If the file is missing, unreadable, binary or not UTF-8.
     """
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
     if b"\x00" in data:
@@ -120,6 +119,8 @@ def _escape_data(value: str) -> str:
 
 
 def _sarif(findings: Sequence[Finding], rules: Mapping[str, str]) -> dict[str, Any]:
+    from mlqa import __version__
+
     codes = sorted({f.code for f in findings} | set(rules))
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -150,7 +151,7 @@ def _sarif(findings: Sequence[Finding], rules: Mapping[str, str]) -> dict[str, A
                             {
                                 "physicalLocation": {
                                     "artifactLocation": {
-                                        "uri": Path(f.path).as_posix(),
+                                        "uri": f.path.replace("\\", "/"),
                                         "uriBaseId": "%SRCROOT%",
                                     },
                                     "region": {
@@ -186,12 +187,15 @@ def render(
     Raises:
         ValueError: If ``fmt`` is not one of FORMATS.
     """
+    import json
+
     items = list(findings)
     if fmt == "text":
         return "".join(f.as_text() + "\n" for f in items)
     if fmt == "json":
         return (
-            json.dumps([asdict(f) for f in items], indent=2, ensure_ascii=False) + "\n"
+            json.dumps([f._asdict() for f in items], indent=2, ensure_ascii=False)
+            + "\n"
         )
     if fmt == "github":
         return "".join(

@@ -8,9 +8,7 @@ apply to both.
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -69,6 +67,8 @@ def is_excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
     """
     if not patterns:
         return False
+    import fnmatch
+
     rel = relative(path, root)
     parts = rel.split("/")
     for pattern in patterns:
@@ -83,6 +83,8 @@ def is_excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
 
 
 def _git_files(directory: Path) -> list[Path] | None:
+    import subprocess
+
     try:
         proc = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],

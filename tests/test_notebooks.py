@@ -877,7 +877,7 @@ def test_jobs_give_the_same_results_in_order(
 def test_readme_config_example_is_valid(tmp_path: Path) -> None:
     import re
 
-    from mlqa.config import tomllib
+    import tomllib
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
     section = readme.split("<!-- section: strip -->")[1].split(

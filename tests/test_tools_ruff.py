@@ -66,7 +66,7 @@ def test_syntax_and_encoding_errors(
     assert lint.main(["syn.py", "enc.py"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert any(ln.startswith("syn.py:1:7: syntax error") for ln in err)
-    assert any(ln.startswith("enc.py:1:1: cannot read file") for ln in err)
+    assert any(ln.startswith("enc.py:1:6: not valid UTF-8") for ln in err)
     assert (tmp_path / "syn.py").read_bytes() == b"def f(:\n"
 
 
