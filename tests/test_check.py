@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -388,6 +389,19 @@ def test_fuzz_grammar_programs_never_crash(source: str) -> None:
         )
         assert all(f[0] >= 1 and f[1] >= 1 for f in findings)
         assert all(isinstance(e[2], str) for e in errors)
+        # a file is reported broken exactly when ast.parse rejects it
+        try:
+            data = text.encode("utf-8")
+            ast.parse(data)
+        except (
+            SyntaxError,
+            ValueError,
+            UnicodeEncodeError,
+            RecursionError,
+            MemoryError,
+        ):
+            continue
+        assert errors == [], errors
 
 
 @pytest.mark.slow
@@ -516,3 +530,24 @@ def test_command_line_parsing(
     assert [d["code"] for d in json.loads(out)] == ["MLQ201"]
     (project / "-h.py").write_text(TRAIN)
     assert run(capsys, "--select", "MLQ201", "--", "-h.py")[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "broken"),
+    [
+        ("return 1\n", False),  # compile() rejects it, ast.parse does not
+        ("x = g(lr=0.1)\nreturn x\n", False),
+        ("nonlocal x\n", False),
+        ("def f(:\n", True),
+        ("x = (\n", True),
+        ("from __future__ import braces\n", False),
+    ],
+)
+def test_broken_means_what_ast_parse_says(source: str, broken: bool) -> None:
+    _, errors = analyze(source.encode(), "f.py", False, Options())
+    try:
+        ast.parse(source)
+        parses = True
+    except SyntaxError:
+        parses = False
+    assert parses is not broken and bool(errors) is broken, errors
