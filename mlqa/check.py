@@ -312,7 +312,8 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[_Target], list[
     Args:
         paths: Files and directories; directories are walked for ``.py`` and
             ``.ipynb`` files, skipping VCS, virtual-env and cache directories
-            and what the root ``.gitignore`` ignores.
+            and what the root ``.gitignore`` ignores (unless the directory
+            named is itself ignored).
         config: The project config (``exclude`` applies to named files too,
             as pre-commit passes every staged file by name).
 
@@ -321,7 +322,7 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[_Target], list[
     """
     root = config.root
     exclude = list(config.get("exclude"))
-    ignored = gitignore_patterns(root)
+    all_ignored = gitignore_patterns(root)
     targets: list[_Target] = []
     errors: list[str] = []
     seen: set[Path] = set()
@@ -346,6 +347,9 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[_Target], list[
         if not absolute.is_dir():
             errors.append(f"{arg}: no such file or directory")
             continue
+        # A directory named on the command line is checked even if .gitignore
+        # ignores it (its contents are then walked without .gitignore).
+        ignored = [] if matches(_relative(absolute, root), all_ignored) else all_ignored
         for directory, dirnames, filenames in os.walk(absolute):
             here = Path(directory)
             keep = []

@@ -497,9 +497,11 @@ def test_discovery_respects_root_gitignore(project: Path) -> None:
         "pkg/data/y.py",
         "train.py",
     ]
-    # a file named on the command line is checked all the same
+    # a file or an ignored directory named on the command line is checked all the same
     targets, _ = mlqa.check.discover(["pkg/m_generated.py"], config)
     assert [t.display for t in targets] == ["pkg/m_generated.py"]
+    targets, _ = mlqa.check.discover(["data"], config)
+    assert [t.display for t in targets] == ["data/big/x.py"]
 
 
 def test_notebooks_in_other_languages_are_skipped(
