@@ -129,6 +129,7 @@ def _apis() -> dict[str, list[Api]]:
     )
     add("Adam AdamW Nadam Adamax", _KERAS, "learning_rate beta_1 beta_2 epsilon")
     add("SGD", _KERAS, "learning_rate momentum")
+    add("Dropout SpatialDropout1D SpatialDropout2D", _KERAS, "rate")
     add("RMSprop", _KERAS, "learning_rate rho momentum epsilon")
     add("adam adamw nadam", frozenset({"optax"}), "learning_rate b1 b2 eps")
     add("sgd", frozenset({"optax"}), "learning_rate momentum")

@@ -10,7 +10,7 @@ def keras_fit(x_train, y_train, args):
     model = keras.Sequential(
         [
             keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.2),
+            keras.layers.Dropout(0.2),  # expect: MLQ102
             keras.layers.Dense(10),
         ]
     )
