@@ -228,7 +228,7 @@ def known_api(qualname: str | None) -> Api | None:
 _NORM_ARGS = frozenset({"momentum", "eps"})
 #: A dropout of zero means "no dropout here": architecture, not a tuned value.
 _DROPOUT_ARGS = frozenset(
-    {"dropout", "p", "drop_rate", "dropout_rate", "drop_path_rate"}
+    {"dropout", "p", "rate", "drop_rate", "dropout_rate", "drop_path_rate"}
 )
 
 
