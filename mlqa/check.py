@@ -192,15 +192,13 @@ def _analyze_notebook(text: str, path: str, options: Options) -> Result:
             )
             continue
         good.append(cell)
-    groups = [good]
     combined = combine(good)
     try:
         trees = [(parse(combined.source, path, top_level_await=True), combined)]
     except SyntaxError:  # e.g. ``from __future__`` in a later cell: check cells alone
-        groups = [[cell] for cell in good]
         trees = []
-        for group in groups:
-            one = combine(group)
+        for cell in good:
+            one = combine([cell])
             trees.append((parse(one.source, path, top_level_await=True), one))
     findings = []
     for tree, joined in trees:
