@@ -71,7 +71,9 @@ class DeviceRules:
         func = node.func
         if isinstance(func, ast.Attribute):
             if func.attr == "cuda" and not state.guarded:
-                if qualified_name(func, ctx.imports) != "torch.cuda":
+                # ``obj.cuda(x, device=d)``: a method given its device, not Tensor.cuda()
+                given = any(kw.arg == "device" for kw in node.keywords)
+                if not given and qualified_name(func, ctx.imports) != "torch.cuda":
                     value = func.value
                     where = ast.Constant(value=None)
                     where.lineno = value.end_lineno or value.lineno

@@ -333,6 +333,10 @@ class HyperparameterRules:
             last = qualname.rpartition(".")[2] if qualname else None
         if last in CONFIG_CALLS:
             return
+        if last is None and isinstance(func, ast.Attribute):
+            last = func.attr
+        if last is not None and last.startswith("_"):
+            return  # a private helper's arguments are implementation, not settings
         api = known_api(qualname)
         callee = qualname or "call"
         names = ctx.options.hyperparameter_names
@@ -490,7 +494,8 @@ optimizers and schedulers, sklearn, xgboost, lightgbm), so `plt.plot(alpha=0.5)`
 and `F.layer_norm(x, shape, eps=1e-5)` are not. Also covers
 `functools.partial(optim.SGD, lr=0.1)` and optimizer parameter groups.
 
-Not flagged: argparse/click/typer defaults, function parameter defaults,
+Not flagged: arguments of private helpers (`self._run(batch_size=1)`),
+argparse/click/typer defaults, function parameter defaults,
 fields of dataclass/attrs/pydantic/NamedTuple config classes, values read from
 config objects (`cfg.lr`, `args.lr`, `params["lr"]`), config dicts
 (`dict(lr=0.1)`), files matching `config-paths` and tests. Normalisation

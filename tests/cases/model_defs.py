@@ -151,3 +151,12 @@ class EfficientBlock(nn.Module):
     def forward(self, x, running_mean, running_var):
         x = F.batch_norm(x, running_mean, running_var, momentum=0.0, eps=1e-5)
         return self.proj(self.attn_dropout(self.bn(x)))
+
+
+class VideoPredictor:
+    def _run_single_frame(self, frame, batch_size):
+        return frame[:batch_size]
+
+    def predict(self, frames, quantizer, qtensor, meta):
+        quantizer.cuda(qtensor, meta=meta, device=frames.device)
+        return [self._run_single_frame(f, batch_size=1) for f in frames]
