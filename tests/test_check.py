@@ -380,6 +380,9 @@ HEADER = (
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings(
+    "ignore::SyntaxWarning"
+)  # hypothesmith compiles its programs
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(hypothesmith.from_grammar())
 def test_fuzz_grammar_programs_never_crash(source: str) -> None:
@@ -405,6 +408,7 @@ def test_fuzz_grammar_programs_never_crash(source: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(hypothesmith.from_node())
 def test_fuzz_node_programs_never_crash(source: str) -> None:
