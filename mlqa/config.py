@@ -67,7 +67,7 @@ SCHEMA: dict[str, tuple[Validator, str, Any]] = {
 class Config:
     """The validated ``[tool.mlqa]`` settings of one project.
 
-    Attributes:
+    Args:
         root: The project root: the directory of ``pyproject``, else the start dir.
         pyproject: The ``pyproject.toml`` read, or None when there is none.
         settings: ``[tool.mlqa]`` merged over the defaults, keys as in SCHEMA.
