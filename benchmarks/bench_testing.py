@@ -113,9 +113,7 @@ def pairs(
         return out
 
     def bare_update() -> object:
-        opt = torch.optim.Adam(
-            trained.parameters(), lr=1e-3
-        )  # noqa: MLQ101 (a fixed workload to time)
+        opt = torch.optim.Adam(trained.parameters(), lr=1e-3)  # noqa: MLQ101
         opt.zero_grad(set_to_none=True)
         LOSS(trained(x), y).backward()
         opt.step()
