@@ -35,8 +35,8 @@ from mlqa.diagnostics import (
     FORMATS,
     Finding,
     InputError,
+    decode_source,
     emit,
-    read_text,
 )
 from mlqa.rules.engine import Options, analyze_source, analyze_tree, parse
 from mlqa.rules.registry import all_rules, expand
@@ -159,16 +159,6 @@ def is_test(rel: str) -> bool:
     )
 
 
-def _decode(data: bytes, path: str) -> str:
-    if b"\x00" in data:
-        raise InputError(path, "binary file (contains NUL bytes)", 1, 1)
-    try:
-        return data.decode("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
-    except UnicodeDecodeError:
-        read_text(path)  # raises the canonical one-line error
-        raise InputError(path, "not valid UTF-8") from None
-
-
 def _syntax(exc: SyntaxError) -> tuple[int | None, int | None, str]:
     return exc.lineno, exc.offset, f"syntax error: {exc.msg}"
 
@@ -240,7 +230,7 @@ def analyze(data: bytes, path: str, notebook: bool, options: Options) -> Result:
         The findings and the errors.
     """
     try:
-        text = _decode(data, path)
+        text = decode_source(data, path)
         if notebook:
             return _analyze_notebook(text, path, options)
         return analyze_source(text, path, options), []

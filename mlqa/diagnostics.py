@@ -75,6 +75,30 @@ class InputError(Exception):
         return f"{where}: {self.message}"
 
 
+def _undecodable(
+    data: bytes, path: str | Path, exc: UnicodeDecodeError, name: str
+) -> InputError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    return InputError(
+        path, f"not valid {name} (byte 0x{data[exc.start]:02x})", line, col
+    )
+
+
+def _read_bytes(path: str | Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _check_text(data: bytes, path: str | Path) -> None:
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise InputError(path, "binary file (contains NUL bytes)", line, 1)
+
+
 def read_text(path: str | Path) -> str:
     """Read a UTF-8 text file, turning every failure into an InputError.
 
@@ -82,26 +106,73 @@ def read_text(path: str | Path) -> str:
         path: The file to read.
 
     Returns:
-        The decoded text.
+        The decoded text (a UTF-8 byte order mark is dropped).
 
     Raises:
         InputError: If the file is missing, unreadable, binary or not UTF-8.
     """
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
-    if b"\x00" in data:
-        raise InputError(path, "binary file (contains NUL bytes)", 1, 1)
+    data = _read_bytes(path)
+    _check_text(data, path)
     try:
         return data.decode("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError(
-            path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", line, col
-        ) from None
+        raise _undecodable(data, path, exc, "UTF-8") from None
+
+
+def decode_source(data: bytes, path: str | Path) -> str:
+    """Decode Python source as Python does: UTF-8 unless a PEP 263 cookie says otherwise.
+
+    Args:
+        data: The file's bytes.
+        path: The file, for messages.
+
+    Returns:
+        The source text.
+
+    Raises:
+        InputError: If the source is binary, declares an unknown encoding or
+            does not decode; the message gives the line and column.
+    """
+    _check_text(data, path)
+    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    head = data.split(b"\n", 2)[:2]
+    if any(b"coding" in line for line in head):  # a cookie may be there: ask tokenize
+        import tokenize
+
+        try:
+            encoding, _ = tokenize.detect_encoding(iter(head).__next__)
+        except SyntaxError as exc:
+            if re_cookie().search(b"\n".join(head)):
+                raise InputError(
+                    path, f"bad encoding declaration: {exc.msg}", 1, 1
+                ) from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        name = "UTF-8" if encoding.startswith("utf-8") else encoding
+        raise _undecodable(data, path, exc, name) from None
+
+
+def read_source(path: str | Path) -> str:
+    """Read a Python source file with :func:`decode_source`.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The source text.
+
+    Raises:
+        InputError: If the file cannot be read or decoded.
+    """
+    return decode_source(_read_bytes(path), path)
+
+
+def re_cookie() -> Any:
+    """Return the compiled PEP 263 cookie pattern (compiled on first use)."""
+    import re
+
+    return re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 
 
 def _escape_property(value: str) -> str:

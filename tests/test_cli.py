@@ -78,8 +78,6 @@ PY_COMMANDS = ["format", "lint", "docstrings", "types", "check"]
 @pytest.mark.parametrize("name", sorted(BROKEN_PY))
 def test_broken_python_input(tmp_path, command: str, name: str) -> None:
     content, expected = BROKEN_PY[name]
-    if (command, name) == ("check", "cookie.py"):
-        pytest.xfail("mlqa check decodes as UTF-8 and ignores a bogus coding cookie")
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     bad = tmp_path / name
     bad.write_bytes(content)

@@ -112,3 +112,25 @@ def test_input_error_str() -> None:
     assert str(InputError("a.py", "bad")) == "a.py: bad"
     assert str(InputError("a.py", "bad", 2)) == "a.py:2: bad"
     assert str(InputError("a.py", "bad", 2, 3)) == "a.py:2:3: bad"
+
+
+def test_decode_source_follows_pep_263(tmp_path: Path) -> None:
+    latin = b"# -*- coding: latin-1 -*-\nx = '\xe9'\n"
+    assert diagnostics.decode_source(latin, "a.py").endswith("x = '\u00e9'\n")
+    (tmp_path / "a.py").write_bytes(latin)
+    assert diagnostics.read_source(tmp_path / "a.py") == latin.decode("latin-1")
+    with pytest.raises(InputError) as info:
+        diagnostics.decode_source(
+            b"#!/usr/bin/env python\n# coding: bogus\nx = 1\n", "b.py"
+        )
+    assert (
+        str(info.value) == "b.py:1:1: bad encoding declaration: unknown encoding: bogus"
+    )
+    with pytest.raises(InputError) as info:
+        diagnostics.decode_source(
+            b"x = 1\n# not a cookie: coding\ny = '\xff'\n", "c.py"
+        )
+    assert (info.value.line, info.value.column) == (3, 6)
+    assert diagnostics.decode_source(b"\xef\xbb\xbfx = 1\n", "d.py") == "x = 1\n"
+    with pytest.raises(InputError, match="binary file"):
+        diagnostics.decode_source(b"x = 1\n\x00", "e.py")

@@ -8,7 +8,6 @@ codes as every other mlqa command.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -24,11 +23,11 @@ from mlqa.diagnostics import (
     Finding,
     InputError,
     emit,
+    read_source,
 )
 from mlqa.files import discover
 
 PY_SUFFIXES = (".py", ".pyi")
-_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 
 
 @dataclass
@@ -82,9 +81,8 @@ def display(path: Path) -> str:
 def unreadable(path: Path) -> InputError | None:
     """Tell why a Python source file cannot be checked, if it cannot.
 
-    The file must be text in its declared encoding (UTF-8 unless a PEP 263
-    cookie says otherwise) with no NUL bytes. Checking this once here gives
-    every tool the same one-line error instead of each tool's own.
+    Checking this once here gives every tool the same one-line error
+    (:func:`mlqa.diagnostics.read_source`) instead of each tool's own.
 
     Args:
         path: The file.
@@ -92,29 +90,11 @@ def unreadable(path: Path) -> InputError | None:
     Returns:
         The error, or None when the file is readable.
     """
-    import tokenize
-
-    shown = display(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return InputError(shown, f"cannot read file: {exc.strerror or exc}")
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        return InputError(shown, "binary file (contains NUL bytes)", line, 1)
-    try:
-        encoding, _ = tokenize.detect_encoding(iter(data.splitlines(True)).__next__)
-    except SyntaxError as exc:
-        if _COOKIE.search(b"\n".join(data.splitlines()[:2])):
-            return InputError(shown, f"bad encoding declaration: {exc.msg}", 1, 1)
-        encoding = "utf-8"  # no declaration: the decode below says where it breaks
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        message = f"not valid {encoding.upper()} (byte 0x{data[exc.start]:02x})"
-        return InputError(shown, message, line, col)
+        read_source(path)
+    except InputError as exc:
+        exc.path = display(path)
+        return exc
     return None
 
 
