@@ -38,30 +38,10 @@ from mlqa.diagnostics import (
     decode_source,
     emit,
 )
+from mlqa.files import SKIP_DIRS
 from mlqa.rules.engine import Options, analyze_source, analyze_tree, parse
 from mlqa.rules.registry import all_rules, expand
 
-#: Directories never entered when walking a directory.
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        ".tox",
-        ".nox",
-        "__pycache__",
-        ".ipynb_checkpoints",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".pytest_cache",
-        ".mlqa_cache",
-        "node_modules",
-        "site-packages",
-        "__pypackages__",
-    }
-)
 #: Below this many files to check, a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 300
 #: Nor does it pay on fewer CPUs: on 2 shared cores, 680 torch files took

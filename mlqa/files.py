@@ -150,3 +150,59 @@ def discover(
         elif not is_excluded(path, root, exclude):
             seen.setdefault(path, None)
     return list(seen)
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Replace (or create) a file's content atomically, keeping its permission bits.
+
+    The bytes go to a temporary file in the same directory, which then replaces
+    the original with ``os.replace``; through a symlink, the link's target is
+    replaced and the link stays. On failure the original is untouched and no
+    temporary file is left behind.
+
+    Args:
+        path: The file to write.
+        data: Its new content.
+
+    Raises:
+        InputError: If the file cannot be written.
+    """
+    import contextlib
+    import stat
+
+    from mlqa.diagnostics import InputError
+
+    target = os.path.realpath(path)
+    directory, name = os.path.split(target)
+    temp = os.path.join(directory, f".{name}.{os.getpid()}.mlqa-tmp")
+    try:
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+            if not os.access(target, os.W_OK):
+                raise InputError(path, "cannot write file: permission denied")
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(temp, flags, 0o600)
+        except FileExistsError:  # left by a killed run with the same pid
+            import tempfile
+
+            fd, temp = tempfile.mkstemp(
+                prefix=f".{name}.", suffix=".mlqa-tmp", dir=directory
+            )
+    except OSError as exc:
+        raise InputError(path, f"cannot write file: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except (OSError, TypeError) as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, TypeError):
+            raise
+        raise InputError(path, f"cannot write file: {exc.strerror or exc}") from None

@@ -26,10 +26,8 @@ import configparser
 import difflib
 import io
 import json
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -836,28 +834,16 @@ def plan(root: Path) -> list[Change]:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write a file via a temporary file in the same folder and ``os.replace``.
-
-    A symlink is followed: its target is rewritten, the link stays.
+    """Write a text file atomically (see :func:`mlqa.files.write_atomic`).
 
     Args:
-        path: The destination.
+        path: The destination; missing parent folders are created.
         text: The content (written as UTF-8, newlines as given).
     """
-    if path.is_symlink():
-        path = path.resolve()
+    from mlqa import files
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):  # only when something failed before the replace
-            os.unlink(tmp)
+    files.write_atomic(path, text.encode("utf-8"))
 
 
 def _blocked(root: Path, changes: Sequence[Change]) -> Path | None:

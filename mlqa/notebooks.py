@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import builtins
-import contextlib
 import importlib
 import importlib.util
 import json
@@ -40,6 +39,7 @@ from mlqa.diagnostics import (
     Finding,
     InputError,
 )
+from mlqa.files import write_atomic
 
 #: The code of the finding reported for a notebook that is (or would be) stripped.
 CODE = "NB001"
@@ -638,48 +638,6 @@ def _read_bytes(path: str | Path) -> bytes:
             return handle.read()
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Replace a file's content atomically, keeping its permission bits.
-
-    The bytes go to a temporary file in the same directory, which then
-    replaces the original (through a symlink, the link's target is replaced).
-
-    Args:
-        path: The file to replace.
-        data: Its new content.
-
-    Raises:
-        InputError: If the file cannot be written.
-    """
-    target = os.path.realpath(path)
-    directory, name = os.path.split(target)
-    temp = os.path.join(directory, f".{name}.{os.getpid()}.mlqa-tmp")
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-        if not os.access(target, os.W_OK):
-            raise InputError(path, "cannot write file: permission denied")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        try:
-            fd = os.open(temp, flags, 0o600)
-        except FileExistsError:  # left by a killed run with the same pid
-            import tempfile
-
-            fd, temp = tempfile.mkstemp(
-                prefix=f".{name}.", suffix=".mlqa-tmp", dir=directory
-            )
-    except OSError as exc:
-        raise InputError(path, f"cannot write file: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise InputError(path, f"cannot write file: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------------- stripping

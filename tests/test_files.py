@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from mlqa.files import discover, is_excluded
+import pytest
+
+from mlqa.diagnostics import InputError
+from mlqa.files import discover, is_excluded, write_atomic
 
 
 def make_tree(root: Path) -> None:
@@ -63,3 +66,49 @@ def test_is_excluded_patterns(tmp_path: Path) -> None:
     assert is_excluded(tmp_path / "a/b/c.py", tmp_path, ["*.py"])
     assert not is_excluded(tmp_path / "a/b/c.py", tmp_path, ["c"])
     assert not is_excluded(tmp_path / "a/b/c.py", tmp_path, [])
+
+
+def test_write_atomic_replaces_and_keeps_mode(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "a.py"
+    target.write_text("old\n")
+    os.chmod(target, 0o751)
+    link = tmp_path / "link.py"
+    link.symlink_to(target)
+    write_atomic(link, b"new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert os.stat(target).st_mode & 0o777 == 0o751
+    write_atomic(tmp_path / "fresh.txt", b"x")  # a new file is created too
+    assert (tmp_path / "fresh.txt").read_bytes() == b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.py",
+        "fresh.txt",
+        "link.py",
+    ]
+
+
+def test_write_atomic_failure_leaves_original_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    target = tmp_path / "a.py"
+    target.write_text("old\n")
+
+    def boom(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(InputError, match="cannot write file: No space left on device"):
+        write_atomic(target, b"new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.py"]
+    with pytest.raises(TypeError):
+        write_atomic(target, 123)  # type: ignore[arg-type]
+    assert [p.name for p in tmp_path.iterdir()] == ["a.py"]
+
+
+def test_write_atomic_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot write file"):
+        write_atomic(tmp_path / "nope" / "a.py", b"x")

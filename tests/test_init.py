@@ -589,15 +589,6 @@ def test_symlinked_settings_are_written_through_the_link(tmp_path: Path) -> None
     assert "python.testing.pytestEnabled" in real.read_text()
 
 
-def test_write_atomic_leaves_no_temp_file_on_failure(tmp_path: Path) -> None:
-    target = tmp_path / "f.txt"
-    target.write_text("old")
-    with pytest.raises(TypeError):
-        mlqa_init.write_atomic(target, 123)  # type: ignore[arg-type]
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
-
-
 # --------------------------------------------------------------------- from a wheel
 
 

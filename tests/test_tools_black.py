@@ -142,22 +142,6 @@ def test_bad_pyproject_is_exit_2(
     assert (tmp_path / "a.py").read_text() == UGLY
 
 
-def test_write_atomic_cleans_up_on_failure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "a.py"
-    target.write_text("old\n")
-
-    def boom(src: str, dst: str) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(fmt.os, "replace", boom)
-    with pytest.raises(OSError):
-        fmt.write_atomic(target, b"new\n")
-    assert target.read_text() == "old\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["a.py"]
-
-
 def test_many_files_in_parallel(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from black.report import NothingChanged
 
 from mlqa.config import Config
 from mlqa.diagnostics import Finding, InputError
+from mlqa.files import write_atomic
 from mlqa.tools._common import ToolResult, display, run_command
 
 NAME = "black"
@@ -54,30 +54,6 @@ def mode_for(config: Config) -> tuple[Mode, re.Pattern[str] | None]:
     )
     force_exclude = options.get("force_exclude")
     return mode, re.compile(force_exclude) if force_exclude else None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace a file's bytes atomically, keeping its permissions.
-
-    Args:
-        path: The file to replace.
-        data: The new content.
-
-    Raises:
-        OSError: If the file cannot be written; it is then left as it was.
-    """
-    mode = path.stat().st_mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    done = False
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def format_one(path: Path, mode: Mode, fix: bool) -> bool:
