@@ -8,6 +8,7 @@ codes as every other mlqa command.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -63,19 +64,27 @@ class ToolResult:
 Runner = Callable[[list[Path], config_mod.Config, bool], ToolResult]
 
 
-def display(path: Path) -> str:
+def display(path: Path | str) -> str:
     """Return the path as shown to the user: relative to the cwd when inside it.
+
+    String arithmetic on absolute paths, not ``Path.resolve()``: this runs once
+    per file and per finding, and resolving symlinks costs a syscall per part.
 
     Args:
         path: A file path.
 
     Returns:
-        The path to print.
+        The path to print, with forward slashes.
     """
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    full = os.path.abspath(path)
+    cwd = os.getcwd()
+    if full.startswith(cwd + os.sep):
+        return full[len(cwd) + 1 :].replace(os.sep, "/")
+    return (
+        full.replace(os.sep, "/")
+        if os.path.isabs(path)
+        else str(path).replace(os.sep, "/")
+    )
 
 
 def unreadable(path: Path) -> InputError | None:

@@ -85,7 +85,7 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
         "--hide-error-context",
         "--no-color-output",
         "--show-absolute-path",
-        *[os.fspath(f.resolve()) for f in files],
+        *[os.path.abspath(f) for f in files],
     ]
     cwd = os.getcwd()
     try:

@@ -67,7 +67,7 @@ def run_ruff(
     result = ToolResult(tool, files=len(files))
     command = [
         ruff_binary(), "check", "--output-format=json", "--no-cache", "--force-exclude",
-        "--quiet", *options, "--", *[os.fspath(f.resolve()) for f in files],
+        "--quiet", *options, "--", *[os.path.abspath(f) for f in files],
     ]  # fmt: skip
     proc = subprocess.run(
         command, cwd=config.root, capture_output=True, text=True, check=False
