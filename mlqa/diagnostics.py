@@ -76,13 +76,12 @@ class InputError(Exception):
 
 
 def _undecodable(
-    data: bytes, path: str | Path, exc: UnicodeDecodeError, name: str
-) -> InputError:
+    data: bytes, exc: UnicodeDecodeError, name: str
+) -> tuple[str, int, int]:
+    """Describe a decoding failure: the message, and its 1-based line and column."""
     line = data.count(b"\n", 0, exc.start) + 1
     col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-    return InputError(
-        path, f"not valid {name} (byte 0x{data[exc.start]:02x})", line, col
-    )
+    return f"not valid {name} (byte 0x{data[exc.start]:02x})", line, col
 
 
 def _read_bytes(path: str | Path) -> bytes:
@@ -116,7 +115,7 @@ def read_text(path: str | Path) -> str:
     try:
         return data.decode("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
     except UnicodeDecodeError as exc:
-        raise _undecodable(data, path, exc, "UTF-8") from None
+        raise InputError(path, *_undecodable(data, exc, "UTF-8")) from None
 
 
 def decode_source(data: bytes, path: str | Path) -> str:
@@ -150,7 +149,7 @@ def decode_source(data: bytes, path: str | Path) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         name = "UTF-8" if encoding.startswith("utf-8") else encoding
-        raise _undecodable(data, path, exc, name) from None
+        raise InputError(path, *_undecodable(data, exc, name)) from None
 
 
 def read_source(path: str | Path) -> str:

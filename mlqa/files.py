@@ -195,14 +195,18 @@ def write_atomic(path: str | Path, data: bytes) -> None:
             )
     except OSError as exc:
         raise InputError(path, f"cannot write file: {exc.strerror or exc}") from None
+    done = False
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except (OSError, TypeError) as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, TypeError):
-            raise
-        raise InputError(path, f"cannot write file: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(temp, mode)
+            os.replace(temp, target)
+            done = True
+        except OSError as exc:
+            message = f"cannot write file: {exc.strerror or exc}"
+            raise InputError(path, message) from None
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)

@@ -105,9 +105,8 @@ def test_caller_template_is_clean_once_pinned(template: Path, tmp_path: Path) ->
         text=True,
     )
     assert result.returncode != 0
-    findings = re.findall(
-        r"^(?:error|warning|help|info)\[([\w-]+)\]", result.stdout, re.M
-    )
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)  # CI=true turns colour on
+    findings = re.findall(r"^(?:error|warning|help|info)\[([\w-]+)\]", plain, re.M)
     assert findings == ["unpinned-uses"], result.stdout
     pinned = tmp_path / template.name
     pinned.write_text(
