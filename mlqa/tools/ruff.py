@@ -28,8 +28,13 @@ def ruff_binary() -> str:
     Returns:
         The executable's path (``ruff`` on PATH as a last resort).
     """
+    import sys
+
+    beside = os.path.join(os.path.dirname(sys.executable), "ruff")
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):  # the usual venv layout
+        return beside
     try:
-        from ruff.__main__ import find_ruff_bin
+        from ruff.__main__ import find_ruff_bin  # asks sysconfig: about 13 ms
 
         return str(os.fspath(find_ruff_bin()))
     except (ImportError, FileNotFoundError):  # pragma: no cover - ruff is a dependency
