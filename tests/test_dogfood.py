@@ -35,6 +35,18 @@ def test_mlqa_passes_its_own_checks(args: list[str]) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_mlqa_run_is_clean_on_itself() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlqa", "run", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "fail" not in proc.stdout
+
+
 def test_own_hooks_match_the_manifest() -> None:
     import yaml
 

@@ -139,3 +139,22 @@ def test_usage_error() -> None:
     with pytest.raises(SystemExit) as info:
         run.main(["--skip", "everything"])
     assert info.value.code == 2
+
+
+def test_types_step_honours_mypy_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.mypy]\nstrict = true\nfiles = ['pkg']\n"
+    )
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text(
+        '"""Pkg."""\n\n\ndef f(x: int) -> int:\n    """F.\n\n    Args:\n        x: X.\n\n    Returns:\n        X.\n    """\n    return x\n'
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("def test_a(x):\n    assert x\n")
+    only = [f"--skip={s}" for s in run.STEPS if s != "types"]
+    assert run.main([str(tmp_path), *only]) == 0, capsys.readouterr()
+    (tmp_path / "pkg" / "bad.py").write_text("def g(x):\n    return x\n")
+    assert run.main([str(tmp_path), *only]) == 1
+    assert "no-untyped-def" in capsys.readouterr().out
