@@ -136,12 +136,15 @@ def decode_source(data: bytes, path: str | Path) -> str:
     encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     head = data.split(b"\n", 2)[:2]
     if any(b"coding" in line for line in head):  # a cookie may be there: ask tokenize
+        import re
         import tokenize
+
+        cookie = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 
         try:
             encoding, _ = tokenize.detect_encoding(iter(head).__next__)
         except SyntaxError as exc:
-            if re_cookie().search(b"\n".join(head)):
+            if cookie.search(b"\n".join(head)):
                 raise InputError(
                     path, f"bad encoding declaration: {exc.msg}", 1, 1
                 ) from None
@@ -165,13 +168,6 @@ def read_source(path: str | Path) -> str:
         InputError: If the file cannot be read or decoded.
     """
     return decode_source(_read_bytes(path), path)
-
-
-def re_cookie() -> Any:
-    """Return the compiled PEP 263 cookie pattern (compiled on first use)."""
-    import re
-
-    return re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 
 
 def _escape_property(value: str) -> str:

@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -44,7 +43,9 @@ def _tool_step(
         if not py:
             return ToolResult(name)
         if name == "types":
-            py = _mypy_scope(py, config)
+            from mlqa.tools.mypy import in_scope
+
+            py = in_scope(py, config)
             if not py:
                 return ToolResult(name)
         runner = importlib.import_module(module).run
@@ -53,33 +54,6 @@ def _tool_step(
         return result
 
     return step
-
-
-def _mypy_scope(files: list[str], config: config_mod.Config) -> list[str]:
-    """Keep the files inside the project's ``[tool.mypy] files``, when it sets them.
-
-    A whole-repo run hands mypy every file; a project that types only its
-    package (``files = ["pkg"]``) means mypy to look there only.
-    """
-    table = (
-        config.raw.get("tool", {}).get("mypy", {})
-        if config.has_tool_config("mypy")
-        else {}
-    )
-    scope = table.get("files")
-    if isinstance(scope, str):
-        scope = [part.strip() for part in scope.split(",")]
-    if not isinstance(scope, list) or not scope:
-        return files
-    roots = [str((config.root / str(entry)).resolve()) for entry in scope]
-    return [
-        f
-        for f in files
-        if any(
-            (full := str(Path(f).resolve())) == root or full.startswith(root + os.sep)
-            for root in roots
-        )
-    ]
 
 
 def _captured(

@@ -29,11 +29,11 @@ def test_nearest_pyproject_wins(tmp_path: Path) -> None:
 
 
 def test_no_pyproject_gives_defaults(tmp_path: Path) -> None:
+    assert config.find_pyproject(tmp_path) is None  # nothing above pytest's tmp dirs
     cfg = config.load(tmp_path)
-    assert cfg.pyproject is None or not str(cfg.pyproject).startswith(str(tmp_path))
-    if cfg.pyproject is None:
-        assert cfg.get("exclude") == []
-        assert cfg.get("cache") is True
+    assert cfg.pyproject is None and cfg.root == tmp_path.resolve()
+    assert cfg.get("exclude") == []
+    assert cfg.get("cache") is True
 
 
 def test_file_as_start(tmp_path: Path) -> None:

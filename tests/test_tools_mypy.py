@@ -142,3 +142,18 @@ def test_bad_mypy_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     captured = capsys.readouterr()
     assert code == 2, captured
     assert "Traceback" not in captured.err
+
+
+def test_in_scope_reads_list_and_comma_string(tmp_path: Path) -> None:
+    from mlqa import config
+
+    for pkg in ("pkg", "other", "tests"):
+        (tmp_path / pkg).mkdir()
+        (tmp_path / pkg / "m.py").write_text("x = 1\n")
+    files = [str(tmp_path / p / "m.py") for p in ("pkg", "other", "tests")]
+    (tmp_path / "pyproject.toml").write_text("[tool.mypy]\nfiles = 'pkg, other'\n")
+    assert types.in_scope(files, config.load(tmp_path)) == files[:2]
+    (tmp_path / "pyproject.toml").write_text("[tool.mypy]\nfiles = ['pkg']\n")
+    assert types.in_scope(files, config.load(tmp_path)) == files[:1]
+    (tmp_path / "pyproject.toml").write_text("[tool.mypy]\nstrict = true\n")
+    assert types.in_scope(files, config.load(tmp_path)) == files

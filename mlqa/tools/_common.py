@@ -194,12 +194,9 @@ def collect(
         config.root,
         config.get("exclude"),
     )
-    bad = []
-    for path in [f for f in files if f.suffix in PY_SUFFIXES]:
-        error = unreadable(path)
-        if error is not None:
-            bad.append(error)
-            files.remove(path)
+    checked = [(f, unreadable(f) if f.suffix in PY_SUFFIXES else None) for f in files]
+    files = [f for f, error in checked if error is None]
+    bad = [error for _, error in checked if error is not None]
     result = runner(files, config, fix) if files else ToolResult(name)
     result.files += len(bad)
     missing_errors = [InputError(p, "no such file or directory") for p in missing]

@@ -76,8 +76,6 @@ def format_one(path: Path, mode: Mode, fix: bool) -> bool:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
-    if b"\x00" in raw:
-        raise InputError(display(path), "binary file (contains NUL bytes)", 1, 1)
     header = b""
     body = raw
     if mode.skip_source_first_line:

@@ -60,6 +60,42 @@ def config_args(config: Config) -> list[str]:
     return args
 
 
+def in_scope(files: list[str], config: Config) -> list[str]:
+    """Keep the files inside the project's ``[tool.mypy] files``, when it sets them.
+
+    A whole-repo run (``mlqa run``) would hand mypy every file; a project
+    that types only its package (``files = ["pkg"]``) means mypy to look
+    there only. Files named explicitly (pre-commit) are checked as given, as
+    mypy itself does.
+
+    Args:
+        files: The candidate files.
+        config: The project config.
+
+    Returns:
+        The files inside the configured scope (all of them when none is set).
+    """
+    table = (
+        config.raw.get("tool", {}).get("mypy", {})
+        if config.has_tool_config("mypy")
+        else {}
+    )
+    scope = table.get("files")
+    if isinstance(scope, str):
+        scope = [part.strip() for part in scope.split(",")]
+    if not isinstance(scope, list) or not scope:
+        return files
+    roots = [str((config.root / str(entry)).resolve()) for entry in scope]
+    return [
+        f
+        for f in files
+        if any(
+            (full := str(Path(f).resolve())) == root or full.startswith(root + os.sep)
+            for root in roots
+        )
+    ]
+
+
 def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
     """Type-check files with mypy.
 
