@@ -193,7 +193,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # -- the battery ------------------------------------------------------------------------
 
 
-class MlqaBattery(pytest.Collector):
+class _MlqaCollector(pytest.Collector):
+    """A collector whose config errors are reported as their one line."""
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> Any:
+        """Report a config error as its one line.
+
+        Args:
+            excinfo: The failure.
+            style: The traceback style (pytest's collectors use their own).
+
+        Returns:
+            The report.
+        """
+        return _config_failure(excinfo) or super().repr_failure(excinfo)
+
+
+class MlqaBattery(_MlqaCollector):
     """The root of the battery: one child per ``[tool.mlqa.models.<name>]`` table."""
 
     def collect(self) -> list[pytest.Item | pytest.Collector]:
@@ -213,22 +231,8 @@ class MlqaBattery(pytest.Collector):
             for name in model_names(config)
         ]
 
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> Any:
-        """Report a config error as its one line.
 
-        Args:
-            excinfo: The failure.
-            style: The traceback style (pytest's collectors use their own).
-
-        Returns:
-            The report.
-        """
-        return _config_failure(excinfo) or super().repr_failure(excinfo)
-
-
-class MlqaModel(pytest.Collector):
+class MlqaModel(_MlqaCollector):
     """One model table: validated on collection, one item per check.
 
     Args:
@@ -271,20 +275,6 @@ class MlqaModel(pytest.Collector):
                     )
                 )
         return items
-
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> Any:
-        """Report a config error as its one line.
-
-        Args:
-            excinfo: The failure.
-            style: The traceback style (pytest's collectors use their own).
-
-        Returns:
-            The report.
-        """
-        return _config_failure(excinfo) or super().repr_failure(excinfo)
 
 
 def _config_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
