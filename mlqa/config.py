@@ -107,6 +107,22 @@ class Config:
             return self.settings[key]
         return SCHEMA[key][2]
 
+    def with_settings(self, overrides: Mapping[str, Any]) -> Config:
+        """Return a copy whose ``[tool.mlqa]`` settings are replaced by ``overrides``.
+
+        Command-line options (``mlqa check --select``, ``mlqa strip
+        --keep-output``) are layered onto the project's config this way, so a
+        step's ``run`` reads one config whatever door called it.
+
+        Args:
+            overrides: Keys of SCHEMA and their values.
+
+        Returns:
+            The new config; this one is unchanged.
+        """
+        settings = {**self.settings, **overrides}
+        return Config(self.root, self.pyproject, settings, self.tool_tables, self.raw)
+
     def has_tool_config(self, tool: str) -> bool:
         """Tell whether the project configures ``tool`` itself.
 

@@ -1,16 +1,38 @@
-"""Which files a command looks at: explicit files as given, directories walked.
+"""Which files a command looks at: the one file selector every step shares.
 
-Directories inside a git work tree are listed with ``git ls-files`` (so
-``.gitignore`` is honoured); elsewhere they are walked, skipping virtual
-environments, caches and hidden directories. ``[tool.mlqa] exclude`` globs
-apply to both.
+``select(paths, config, suffixes)`` is the only way a door (a hook, ``mlqa X``,
+``mlqa run``, CI) turns command-line paths into files:
+
+* a **file** named on the command line is kept whatever its suffix (pre-commit
+  already chose it), unless ``[tool.mlqa] exclude`` matches it;
+* a **directory** is expanded to the files with one of ``suffixes``: inside a
+  git work tree with ``git ls-files --cached --others --exclude-standard``
+  (every ``.gitignore``, negations included, exactly as git reads them);
+  elsewhere by walking it and reading ``.gitignore`` files with ``pathspec``
+  (the gitignore engine black and others use), negations included. Virtual
+  environments, caches and hidden directories are skipped. A directory that is
+  itself ignored but named on the command line is still walked.
+
+``exclude`` globs use **one dialect, gitignore's** (through ``pathspec``): a
+pattern without a ``/`` matches a file or directory name at any depth
+(``legacy``, ``*.pyi``); a pattern with a ``/`` is anchored at the project root
+(``scripts/*.py``); ``*`` never crosses ``/``, ``**`` does
+(``scripts/**/*.py``); a trailing ``/`` matches directories only; ``!pattern``
+re-includes. The same matcher serves ``per-file-ignores`` and ``config-paths``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import pathspec
+
+    from mlqa.config import Config
 
 SKIP_DIRS = frozenset(
     {
@@ -34,6 +56,43 @@ SKIP_DIRS = frozenset(
     }
 )
 
+_TEST_DIRS = frozenset({"tests", "test", "testing"})
+
+
+class Selection(NamedTuple):
+    """The files a command looks at.
+
+    Attributes:
+        files: Existing files, without duplicates, in a stable order.
+        missing: Paths named on the command line that do not exist, as given.
+    """
+
+    files: list[Path]
+    missing: list[str]
+
+
+def display(path: Path | str) -> str:
+    """Return the path as shown to the user: relative to the cwd when inside it.
+
+    String arithmetic on absolute paths, not ``Path.resolve()``: this runs once
+    per file and per finding, and resolving symlinks costs a syscall per part.
+
+    Args:
+        path: A file path.
+
+    Returns:
+        The path to print, with forward slashes.
+    """
+    full = os.path.abspath(path)
+    cwd = os.getcwd()
+    if full.startswith(cwd + os.sep):
+        return full[len(cwd) + 1 :].replace(os.sep, "/")
+    return (
+        full.replace(os.sep, "/")
+        if os.path.isabs(path)
+        else str(path).replace(os.sep, "/")
+    )
+
 
 def relative(path: Path, root: Path) -> str:
     """Return ``path`` relative to ``root`` in posix form, else as given.
@@ -45,44 +104,91 @@ def relative(path: Path, root: Path) -> str:
     Returns:
         The relative posix path, or ``path`` unchanged when outside ``root``.
     """
+    full, base = os.path.abspath(path), os.path.abspath(root)
+    if full == base:
+        return "."
+    if full.startswith(base.rstrip(os.sep) + os.sep):
+        return full[len(base.rstrip(os.sep)) + 1 :].replace(os.sep, "/")
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
 
-def is_excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
-    """Tell whether ``path`` matches one of the exclude globs.
+@lru_cache(maxsize=64)
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    import pathspec
 
-    A pattern matches the path relative to ``root`` (``examples/**``), or any
-    single component of it (``legacy``).
+    return pathspec.GitIgnoreSpec.from_lines(
+        p[2:] if p.startswith("./") else p for p in patterns
+    )
+
+
+def matches(rel: str, patterns: Sequence[str], *, directory: bool = False) -> bool:
+    """Tell whether a root-relative path matches gitignore-dialect globs.
+
+    Args:
+        rel: A posix path relative to the project root.
+        patterns: Globs (see the module docstring for the dialect).
+        directory: Whether ``rel`` is a directory (so ``name/`` patterns apply).
+
+    Returns:
+        True when the last pattern that matches the path (or a directory above
+        it) includes it, as in a ``.gitignore``.
+    """
+    if not patterns:
+        return False
+    return bool(_spec(tuple(patterns)).match_file(rel + "/" if directory else rel))
+
+
+def is_excluded(
+    path: Path, root: Path, patterns: Sequence[str], *, directory: bool = False
+) -> bool:
+    """Tell whether ``path`` matches one of the ``exclude`` globs.
 
     Args:
         path: The file or directory.
         root: The project root the globs are relative to.
-        patterns: Glob patterns.
+        patterns: Globs in the gitignore dialect.
+        directory: Whether ``path`` is a directory.
 
     Returns:
         True when excluded.
     """
     if not patterns:
         return False
-    import fnmatch
-
     rel = relative(path, root)
-    parts = rel.split("/")
-    for pattern in patterns:
-        pat = pattern.rstrip("/")
-        if fnmatch.fnmatchcase(rel, pat) or fnmatch.fnmatchcase(rel, pat + "/**"):
-            return True
-        if pat.endswith("/**") and (rel + "/").startswith(pat[:-2]):
-            return True
-        if "/" not in pat and any(fnmatch.fnmatchcase(part, pat) for part in parts):
-            return True
-    return False
+    if rel.startswith("../") or os.path.isabs(rel):
+        rel = rel.rsplit("/", 1)[-1]  # outside the project: match the name only
+    return matches(rel, patterns, directory=directory)
+
+
+def is_test(rel: str) -> bool:
+    """Tell whether a path is test code.
+
+    Test files are ``test_*.py``, ``*_test.py`` and ``conftest.py``, and
+    anything under a ``tests``, ``test``, ``testing`` or ``test_*`` directory
+    (pytest's default discovery, plus the directories projects keep them in).
+
+    Args:
+        rel: A posix path (relative or absolute).
+
+    Returns:
+        True for test code.
+    """
+    parts = rel.replace(os.sep, "/").split("/")
+    name = parts[-1]
+    stem = name.rsplit(".", 1)[0]
+    return (
+        stem.startswith("test_")
+        or stem.endswith("_test")
+        or name == "conftest.py"
+        or any(p in _TEST_DIRS or p.startswith("test_") for p in parts[:-1])
+    )
 
 
 def _git_files(directory: Path) -> list[Path] | None:
+    """List a directory's files as git sees them, or None outside a work tree."""
     import subprocess
 
     try:
@@ -100,14 +206,124 @@ def _git_files(directory: Path) -> list[Path] | None:
     return [directory / name for name in names if name]
 
 
-def _walk(directory: Path) -> list[Path]:
-    found: list[Path] = []
-    for current, dirs, files in os.walk(directory):
-        dirs[:] = sorted(
-            d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
+def _git_ignored(directory: Path) -> bool:
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            ["git", "check-ignore", "-q", "."], cwd=directory, capture_output=True
         )
-        found += [Path(current) / name for name in sorted(files)]
+    except OSError:
+        return False
+    return proc.returncode == 0
+
+
+class _Ignores:
+    """The ``.gitignore`` files met on a walk, applied as git applies them."""
+
+    def __init__(self) -> None:
+        self.specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+
+    def read(self, directory: str) -> None:
+        try:
+            with open(os.path.join(directory, ".gitignore"), encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except (OSError, UnicodeDecodeError):
+            return
+        import pathspec
+
+        self.specs.append((directory, pathspec.GitIgnoreSpec.from_lines(lines)))
+
+    def ignored(self, path: str, directory: bool) -> bool:
+        decision = False
+        for base, spec in self.specs:  # outer files first: deeper ones override
+            if not path.startswith(base + os.sep):
+                continue
+            rel = path[len(base) + 1 :].replace(os.sep, "/")
+            include = spec.check_file(rel + "/" if directory else rel).include
+            if include is not None:
+                decision = include
+        return decision
+
+
+def _walk(directory: Path, root: Path, use_gitignore: bool) -> list[Path]:
+    ignores = _Ignores()
+    top = os.path.abspath(directory)
+    if use_gitignore:
+        # .gitignore files from the project root down to the directory walked
+        base = os.path.abspath(root)
+        chain = [top]
+        while chain[-1].startswith(base + os.sep):
+            chain.append(os.path.dirname(chain[-1]))
+        for parent in reversed(chain[1:]):
+            ignores.read(parent)
+    found: list[Path] = []
+    for current, dirs, files in os.walk(top):
+        if use_gitignore:
+            ignores.read(current)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIP_DIRS
+            and not d.startswith(".")
+            and not os.path.exists(os.path.join(current, d, "pyvenv.cfg"))
+            and not ignores.ignored(os.path.join(current, d), True)
+        )
+        shown = directory / os.path.relpath(current, top)
+        found += [
+            Path(os.path.normpath(shown / name))
+            for name in sorted(files)
+            if not ignores.ignored(os.path.join(current, name), False)
+        ]
     return found
+
+
+def _expand(directory: Path, suffixes: Sequence[str], root: Path) -> list[Path]:
+    listed = _git_files(directory)
+    if listed is None:  # not a git work tree: read the .gitignore files ourselves
+        candidates = _walk(directory, root, use_gitignore=True)
+    elif not listed and _git_ignored(directory):  # named, though git ignores it
+        candidates = _walk(directory, root, use_gitignore=False)
+    else:
+        candidates = sorted(listed)
+    return [
+        file
+        for file in candidates
+        if file.suffix in suffixes
+        and not any(part in SKIP_DIRS for part in file.relative_to(directory).parts)
+        and file.is_file()
+    ]
+
+
+def select(
+    paths: Iterable[str | Path], config: Config, suffixes: Sequence[str]
+) -> Selection:
+    """Turn command-line paths into the files to check (see the module docstring).
+
+    Args:
+        paths: Files and directories, as given.
+        config: The project config (its root and ``exclude`` globs).
+        suffixes: File suffixes to pick inside directories, e.g. ``(".py",)``.
+
+    Returns:
+        The files, and the paths that do not exist.
+    """
+    exclude = list(config.get("exclude"))
+    seen: dict[Path, None] = {}
+    missing: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            if exclude and is_excluded(path, config.root, exclude, directory=True):
+                continue
+            for file in _expand(path, suffixes, config.root):
+                if not (exclude and is_excluded(file, config.root, exclude)):
+                    seen.setdefault(file, None)
+        elif not path.exists():
+            missing.append(str(raw))
+        elif not (exclude and is_excluded(path, config.root, exclude)):
+            seen.setdefault(path, None)
+    return Selection(list(seen), missing)
 
 
 def discover(
@@ -116,40 +332,22 @@ def discover(
     root: Path,
     exclude: Sequence[str] = (),
 ) -> list[Path]:
-    """Expand paths into the files to check.
-
-    Explicit files are kept whatever their suffix (pre-commit already chose
-    them), unless excluded; directories are expanded to files with one of
-    ``suffixes``.
+    """Expand paths into files: :func:`select` for callers without a Config.
 
     Args:
         paths: Files and directories.
-        suffixes: File suffixes to pick inside directories, e.g. ``(".py",)``.
+        suffixes: File suffixes to pick inside directories.
         root: The project root, for exclude globs.
-        exclude: ``[tool.mlqa] exclude`` globs.
+        exclude: Gitignore-dialect globs.
 
     Returns:
-        The files, without duplicates, in a stable order.
+        The existing files selected.
     """
-    seen: dict[Path, None] = {}
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            listed = _git_files(path)
-            candidates = _walk(path) if listed is None else sorted(listed)
-            for file in candidates:
-                if (
-                    file.suffix in suffixes
-                    and not any(
-                        part in SKIP_DIRS for part in file.relative_to(path).parts
-                    )
-                    and file.is_file()
-                    and not is_excluded(file, root, exclude)
-                ):
-                    seen.setdefault(file, None)
-        elif not is_excluded(path, root, exclude):
-            seen.setdefault(path, None)
-    return list(seen)
+    from mlqa.config import Config
+
+    return select(
+        paths, Config(root, settings={"exclude": list(exclude)}), suffixes
+    ).files
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:

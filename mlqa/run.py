@@ -9,12 +9,10 @@ then prints a table (tool, files, findings, seconds) and the findings.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
-import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from mlqa import config as config_mod
@@ -23,110 +21,45 @@ from mlqa.diagnostics import (
     EXIT_ERROR,
     EXIT_FINDINGS,
     FORMATS,
-    Finding,
     InputError,
     render,
 )
-from mlqa.files import discover
-from mlqa.tools._common import PY_SUFFIXES, ToolResult, collect, display
-
-STEPS = ("format", "lint", "docstrings", "types", "notebooks", "rules")
+from mlqa.files import select
+from mlqa.runner import STEPS, Result, run_files
 
 
-def _tool_step(
-    module: str, name: str
-) -> Callable[[list[Path], config_mod.Config], ToolResult]:
-    def step(files: list[Path], config: config_mod.Config) -> ToolResult:
-        import importlib
+def run_steps(
+    files: Sequence[Path], config: config_mod.Config, skip: Sequence[str] = ()
+) -> list[Result]:
+    """Run every step in check mode, in process, over one selection of files.
 
-        py = [str(f) for f in files if f.suffix in PY_SUFFIXES]
-        if not py:
-            return ToolResult(name)
+    Args:
+        files: The selected files (each step takes those with its suffixes).
+        config: The project config.
+        skip: Names of steps to leave out.
+
+    Returns:
+        One result per step run, named after the step.
+    """
+    results = []
+    for name, step in STEPS.items():
+        if name in skip:
+            continue
+        started = time.perf_counter()
+        targets = [f for f in files if f.suffix in step.suffixes]
         if name == "types":
             from mlqa.tools.mypy import in_scope
 
-            py = in_scope(py, config)
-            if not py:
-                return ToolResult(name)
-        runner = importlib.import_module(module).run
-        result = collect(runner, name, py, config, fix=False)
+            targets = [Path(p) for p in in_scope([str(f) for f in targets], config)]
+        result = run_files(step, targets, config, fix=False)
         result.tool = name
-        return result
-
-    return step
-
-
-def _captured(
-    main: Callable[[list[str]], int], argv: list[str]
-) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse usage errors
-            code = int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
-    return code, out.getvalue(), err.getvalue()
+        result.files = len(targets)
+        result.seconds = time.perf_counter() - started
+        results.append(result)
+    return results
 
 
-def _error_lines(text: str) -> list[InputError]:
-    errors = []
-    for line in text.splitlines():
-        if line.strip():
-            path, _, message = line.partition(": ")
-            errors.append(InputError(path, message or line))
-    return errors
-
-
-def _command_step(
-    name: str, module: str, suffixes: tuple[str, ...], options: list[str]
-) -> Callable[[list[Path], config_mod.Config], ToolResult]:
-    """A step that runs another mlqa command in process and reads its JSON report."""
-
-    def step(files: list[Path], config: config_mod.Config) -> ToolResult:
-        import importlib
-
-        targets = [f for f in files if f.suffix in suffixes]
-        result = ToolResult(name, files=len(targets))
-        if not targets:
-            return result
-        main = importlib.import_module(module).main
-        argv = [*options, "--format", "json", *[str(t) for t in targets]]
-        code, out, err = _captured(main, argv)
-        try:
-            items = json.loads(out or "[]")
-        except json.JSONDecodeError:
-            items = []
-            result.errors.append(InputError(name, (out + err).strip() or "no report"))
-        result.findings += [
-            Finding(
-                display(Path(item["path"])),
-                int(item["line"]),
-                int(item["column"]),
-                str(item["code"]),
-                str(item["message"]),
-            )
-            for item in items
-        ]
-        if code == EXIT_ERROR:
-            result.errors += _error_lines(err)
-        return result
-
-    return step
-
-
-RUNNERS: dict[str, Callable[[list[Path], config_mod.Config], ToolResult]] = {
-    "format": _tool_step("mlqa.tools.black", "format"),
-    "lint": _tool_step("mlqa.tools.ruff", "lint"),
-    "docstrings": _tool_step("mlqa.tools.docstrings", "docstrings"),
-    "types": _tool_step("mlqa.tools.mypy", "types"),
-    "notebooks": _command_step(
-        "notebooks", "mlqa.notebooks", (".ipynb",), ["--verify"]
-    ),
-    "rules": _command_step("rules", "mlqa.check", (".py", ".ipynb"), ["--exit-zero"]),
-}
-
-
-def summary_table(results: Sequence[ToolResult]) -> str:
+def summary_table(results: Sequence[Result]) -> str:
     """Render the summary table (tool, files, findings, errors, seconds) with rich.
 
     Args:
@@ -181,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=STEPS,
+        choices=list(STEPS),
         help="skip a step (repeatable)",
     )
     args = ap.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -194,17 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_ERROR
-    files = discover(
-        [root], (*PY_SUFFIXES, ".ipynb"), config.root, config.get("exclude")
-    )
-    results = []
-    for step in STEPS:
-        if step in args.skip:
-            continue
-        started = time.perf_counter()
-        result = RUNNERS[step](files, config)
-        result.seconds = time.perf_counter() - started
-        results.append(result)
+    suffixes = sorted({suffix for step in STEPS.values() for suffix in step.suffixes})
+    results = run_steps(select([root], config, suffixes).files, config, args.skip)
     findings = sorted(f for r in results for f in r.findings)
     errors = [e for r in results for e in r.errors]
     machine = args.format in ("json", "sarif") and not args.output

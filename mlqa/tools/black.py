@@ -7,7 +7,6 @@ skipped through black's own cache, as ``black`` itself does.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,8 +22,10 @@ from black.report import NothingChanged
 
 from mlqa.config import Config
 from mlqa.diagnostics import Finding, InputError
-from mlqa.files import write_atomic
-from mlqa.tools._common import ToolResult, display, run_command
+from mlqa.files import display, write_atomic
+from mlqa.parallel import pmap, workers
+from mlqa.runner import Result
+from mlqa.tools._common import run_command
 
 NAME = "black"
 _POSITION = re.compile(r":\s*(\d+):(\d+)\b")
@@ -121,7 +122,7 @@ def _format_job(
 PARALLEL_THRESHOLD = 8
 
 
-def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
+def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """Run black over files, in parallel when there are many.
 
     Args:
@@ -135,22 +136,12 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
     mode, force_exclude = mode_for(config)
     if force_exclude is not None:
         files = [f for f in files if not force_exclude.search("/" + display(f))]
-    result = ToolResult(NAME, files=len(files))
+    result = Result(NAME, files=len(files))
     cache = Cache.read(mode)
     todo, _ = cache.filtered_cached(files)
     jobs = [(path, mode, fix) for path in sorted(todo)]
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(
-                pool.map(
-                    _format_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))
-                )
-            )
-    else:
-        outcomes = [_format_job(job) for job in jobs]
+    processes = workers(len(jobs), min_items=PARALLEL_THRESHOLD)
+    outcomes = pmap(_format_job, jobs, processes)
     clean: list[Path] = []
     for (path, _, _), (changed, error) in zip(jobs, outcomes, strict=True):
         if error is not None:
@@ -180,8 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         be) reformatted, 2 when a file could not be read or parsed.
     """
     return run_command(
-        run,
-        NAME,
+        "format",
         argv,
         prog="mlqa format",
         description="Format Python files with black.",

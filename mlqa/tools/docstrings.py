@@ -18,7 +18,9 @@ from typing import Any
 
 from mlqa.config import Config
 from mlqa.diagnostics import Finding, InputError
-from mlqa.tools._common import ToolResult, display, preset, run_command
+from mlqa.files import display, is_test, relative
+from mlqa.runner import Result
+from mlqa.tools._common import preset, run_command
 from mlqa.tools.ruff import run_ruff, uses_own_config
 
 NAME = "docstrings"
@@ -78,7 +80,7 @@ def pydoclint_options(config: Config) -> dict[str, Any]:
     return kwargs
 
 
-def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
+def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """Check docstrings with ruff's D rules and pydoclint.
 
     Args:
@@ -109,7 +111,11 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
     broken = {err.path for err in result.errors}
     for path in files:
         shown = display(path)
-        if shown in broken or path.suffix != ".py" or _is_test(path, config.root):
+        if (
+            shown in broken
+            or path.suffix != ".py"
+            or is_test(relative(path, config.root))
+        ):
             continue
         for violation in _checkFile(path, **kwargs):
             if violation.code == 2:  # pydoclint could not parse: ruff said so already
@@ -163,21 +169,6 @@ def _is_pydocstyle(code: str) -> bool:
     return code.startswith("D") and code[1:].isdigit()
 
 
-def _is_test(path: Path, root: Path) -> bool:
-    """Tests need no docstrings: the preset skips them for pydoclint as for ruff."""
-    name = path.name
-    try:
-        parts = path.resolve().relative_to(root.resolve()).parts
-    except ValueError:
-        parts = path.parts
-    return (
-        name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-        or "tests" in parts[:-1]
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mlqa docstrings``.
 
@@ -188,8 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 clean, 1 findings, 2 unreadable input or bad config.
     """
     return run_command(
-        run,
-        NAME,
+        "docstrings",
         argv,
         prog="mlqa docstrings",
         description="Check Google-style docstrings (ruff D rules + pydoclint).",

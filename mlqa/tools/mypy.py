@@ -17,7 +17,9 @@ from pathlib import Path
 
 from mlqa.config import Config, line_of
 from mlqa.diagnostics import Finding, InputError
-from mlqa.tools._common import ToolResult, display, preset, run_command
+from mlqa.files import display
+from mlqa.runner import Result
+from mlqa.tools._common import preset, run_command
 
 NAME = "mypy"
 _LINE = re.compile(
@@ -96,7 +98,7 @@ def in_scope(files: list[str], config: Config) -> list[str]:
     ]
 
 
-def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
+def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """Type-check files with mypy.
 
     Args:
@@ -111,7 +113,7 @@ def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
     del fix
     from mypy import api
 
-    result = ToolResult(NAME, files=len(files))
+    result = Result(NAME, files=len(files))
     args = [
         *config_args(config),
         "--show-column-numbers",
@@ -173,8 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 clean, 1 type errors, 2 unreadable input or bad config.
     """
     return run_command(
-        run,
-        NAME,
+        "types",
         argv,
         prog="mlqa types",
         description="Type-check with mypy.",

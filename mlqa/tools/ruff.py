@@ -15,7 +15,9 @@ from pathlib import Path
 
 from mlqa.config import Config
 from mlqa.diagnostics import Finding, InputError
-from mlqa.tools._common import ToolResult, display, preset, run_command
+from mlqa.files import display
+from mlqa.runner import Result
+from mlqa.tools._common import preset, run_command
 
 NAME = "ruff"
 #: ruff codes that mean "this file could not be read or parsed".
@@ -57,7 +59,7 @@ def uses_own_config(config: Config) -> bool:
 
 def run_ruff(
     files: list[Path], config: Config, options: Sequence[str], tool: str
-) -> ToolResult:
+) -> Result:
     """Run ``ruff check`` with options over files and collect its report.
 
     Args:
@@ -69,7 +71,7 @@ def run_ruff(
     Returns:
         The findings; syntax and read errors as input errors.
     """
-    result = ToolResult(tool, files=len(files))
+    result = Result(tool, files=len(files))
     command = [
         ruff_binary(), "check", "--output-format=json", "--no-cache", "--force-exclude",
         "--quiet", *options, "--", *[os.path.abspath(f) for f in files],
@@ -111,7 +113,7 @@ def run_ruff(
     return result
 
 
-def run(files: list[Path], config: Config, fix: bool) -> ToolResult:
+def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """Run ruff's linter with the project's config, or mlqa's preset.
 
     Args:
@@ -140,8 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 clean, 1 findings, 2 unreadable input or bad ruff config.
     """
     return run_command(
-        run,
-        NAME,
+        "lint",
         argv,
         prog="mlqa lint",
         description="Lint Python files with ruff and mlqa's preset.",
