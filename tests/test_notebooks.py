@@ -874,13 +874,13 @@ def test_jobs_give_the_same_results_in_order(
         assert one.read_bytes() == two.read_bytes()
 
 
-def test_readme_config_example_is_valid(tmp_path: Path) -> None:
+def test_docs_config_example_is_valid(tmp_path: Path) -> None:
     import re
 
     import tomllib
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
-    section = readme.split("<!-- section: strip -->")[1].split(
+    page = Path(__file__).resolve().parents[1] / "docs" / "notebooks.md"
+    section = page.read_text("utf-8").split("<!-- section: strip -->")[1].split(
         "<!-- /section: strip -->"
     )[0]
     (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)

@@ -1,8 +1,9 @@
-"""The README's copy-paste snippets for each door must match the real files.
+"""The copy-paste snippets for each door must match the real files.
 
-pre-commit (section ``hooks``), CI (``ci``), editor (``editor``), ``mlqa init``
-(``init``) and pytest (``pytest``): a snippet that drifts from the file it
-documents would break the user who copies it.
+The snippets live in the README (section ``hooks``) and in the docs pages: CI
+(``docs/ci.md``, section ``ci``), editor (``docs/editor.md``), ``mlqa init``
+(``docs/init.md``) and pytest (``docs/pytest-plugin.md``). A snippet that
+drifts from the file it documents would break the user who copies it.
 """
 
 from __future__ import annotations
@@ -21,15 +22,27 @@ from mlqa import __version__
 from mlqa import init as mlqa_init
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text("utf-8")
 REUSABLE = ROOT / ".github" / "workflows" / "mlqa.yml"
 
 
+# Where each section lives: the hook snippet and table stay in the README, the
+# reference for every other door is a docs page.
+PAGES = {
+    "hooks": "README.md",
+    "ci": "docs/ci.md",
+    "editor": "docs/editor.md",
+    "init": "docs/init.md",
+    "pytest": "docs/pytest-plugin.md",
+}
+
+
 def _section(name: str) -> str:
+    page = PAGES[name]
+    text = (ROOT / page).read_text("utf-8")
     match = re.search(
-        rf"<!-- section: {name} -->\n(.*?)<!-- /section: {name} -->", README, re.S
+        rf"<!-- section: {name} -->\n(.*?)<!-- /section: {name} -->", text, re.S
     )
-    assert match, f"README has no section {name!r}"
+    assert match, f"{page} has no section {name!r}"
     return match.group(1)
 
 

@@ -248,13 +248,14 @@ def test_docs_files_are_rendered_from_the_rules() -> None:
         ), f"run: mlqa rule --write docs/rules ({rule.name})"
 
 
-def test_readme_lists_every_rule() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    body = readme.split("<!-- section: rules -->")[1].split("<!-- /section: rules -->")[
+def test_rules_index_lists_and_links_every_rule() -> None:
+    index = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    body = index.split("<!-- section: rules -->")[1].split("<!-- /section: rules -->")[
         0
     ]
     for rule in all_rules().values():
         assert rule.code in body and rule.name in body, rule.code
+        assert f"(rules/{rule.name}.md)" in body, rule.code
 
 
 def test_rule_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
