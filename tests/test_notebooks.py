@@ -880,9 +880,11 @@ def test_docs_config_example_is_valid(tmp_path: Path) -> None:
     import tomllib
 
     page = Path(__file__).resolve().parents[1] / "docs" / "notebooks.md"
-    section = page.read_text("utf-8").split("<!-- section: strip -->")[1].split(
-        "<!-- /section: strip -->"
-    )[0]
+    section = (
+        page.read_text("utf-8")
+        .split("<!-- section: strip -->")[1]
+        .split("<!-- /section: strip -->")[0]
+    )
     (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
     table = tomllib.loads(block)["tool"]["mlqa"]["notebooks"]
     settings = notebooks._config_settings(table, None)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import json5
-import pytest
 import yaml
 
 from mlqa import __version__
@@ -200,8 +199,7 @@ def test_pytest_snippets_use_options_the_plugin_registers() -> None:
         for line in block.splitlines()
         if line.strip().startswith(("pytest", "$ pytest", "python -m pytest"))
     ]
-    if not lines:
-        pytest.skip("the pytest section shows no command yet")
+    assert lines, "the pytest section shows no pytest command"
     help_text = subprocess.run(
         [sys.executable, "-m", "pytest", "--help"],
         capture_output=True,
@@ -211,3 +209,47 @@ def test_pytest_snippets_use_options_the_plugin_registers() -> None:
     for line in lines:
         for option in re.findall(r"(?<!\S)(--[\w-]+)", line):
             assert option in help_text, (line, option)
+
+
+# --------------------------------------------------------------------- the pages
+
+
+def _pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, - for spaces."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_readme_stays_short_and_links_every_docs_page() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert len(readme.splitlines()) <= 200
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{page.name})" in readme, page.name
+
+
+# Written by another change; drop it from this set once docs/testing.md exists.
+PENDING = {ROOT / "docs" / "testing.md"}
+
+
+def test_relative_links_and_anchors_resolve() -> None:
+    for page in _pages():
+        text = re.sub(r"```.*?```", "", page.read_text("utf-8"), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
+            if resolved in PENDING:
+                continue
+            assert resolved.exists(), (page.name, target)
+            if anchor:
+                headings = re.findall(
+                    r"^#+ (.*)$",
+                    re.sub(r"```.*?```", "", resolved.read_text("utf-8"), flags=re.S),
+                    re.M,
+                )
+                assert anchor in {_slug(h) for h in headings}, (page.name, target)
