@@ -7,6 +7,7 @@ black and ruff). Every key is validated; an unknown key or a wrong type is an
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -124,15 +125,47 @@ class Config:
         return Config(self.root, self.pyproject, settings, self.tool_tables, self.raw)
 
     def has_tool_config(self, tool: str) -> bool:
-        """Tell whether the project configures ``tool`` itself.
+        """Tell whether the project configures ``tool`` itself, anywhere the tool reads.
 
         Args:
             tool: One of TOOL_TABLES.
 
         Returns:
-            True when ``[tool.<tool>]`` is in the project's pyproject.toml.
+            True when :meth:`tool_config` finds a file.
         """
-        return tool in self.tool_tables
+        return self.tool_config(tool) is not None
+
+    def tool_config(self, tool: str) -> Path | None:
+        """Find the file the tool itself would read its settings from.
+
+        The one answer to "does the project configure X" for every door
+        (the runners, ``mlqa init``), in each tool's own order of precedence:
+        ruff ``.ruff.toml``, ``ruff.toml``, then ``[tool.ruff]``; mypy
+        ``mypy.ini``, ``.mypy.ini``, ``[tool.mypy]``, then ``setup.cfg`` with a
+        ``[mypy]`` section; black and pydoclint ``[tool.X]`` only.
+
+        Args:
+            tool: One of TOOL_TABLES.
+
+        Returns:
+            The file, or None when mlqa's preset applies.
+        """
+        in_pyproject = self.pyproject if tool in self.tool_tables else None
+        if tool == "ruff":
+            return _first_file(self.root, (".ruff.toml", "ruff.toml")) or in_pyproject
+        if tool == "mypy":
+            own = _first_file(self.root, ("mypy.ini", ".mypy.ini")) or in_pyproject
+            setup_cfg = self.root / "setup.cfg"
+            if own is None and setup_cfg.is_file():
+                text = setup_cfg.read_text(encoding="utf-8", errors="replace")
+                if re.search(r"(?m)^\[mypy(?:-[^\]]*)?\]", text):
+                    return setup_cfg
+            return own
+        return in_pyproject
+
+
+def _first_file(root: Path, names: tuple[str, ...]) -> Path | None:
+    return next((root / n for n in names if (root / n).is_file()), None)
 
 
 def find_pyproject(start: Path | str | None = None) -> Path | None:

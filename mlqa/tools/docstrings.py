@@ -131,12 +131,11 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
 
 def _ruff_table(config: Config) -> dict[str, Any]:
     """Return the project's ruff settings, from pyproject.toml or ruff.toml."""
-    for name in (".ruff.toml", "ruff.toml"):
-        path = config.root / name
-        if path.is_file():
-            from mlqa.config import parse_pyproject
+    path = config.tool_config("ruff")
+    if path is not None and path != config.pyproject:
+        from mlqa.config import parse_pyproject
 
-            return parse_pyproject(path)[0]
+        return parse_pyproject(path)[0]
     table = config.raw.get("tool", {}).get("ruff", {})
     return table if isinstance(table, dict) else {}
 

@@ -29,7 +29,6 @@ _LINE = re.compile(
 _CONFIG_ERROR = re.compile(
     r"^(?P<path>.+?): \[(?P<section>mypy[^\]]*)\]: (?P<message>.*)$"
 )
-_OWN_CONFIG_FILES = ("mypy.ini", ".mypy.ini", "setup.cfg")
 
 
 def config_args(config: Config) -> list[str]:
@@ -42,17 +41,7 @@ def config_args(config: Config) -> list[str]:
         ``--config-file`` for the project's own config or mlqa's preset, and
         ``--cache-dir`` in the project root unless the project sets one.
     """
-    own: Path | None = None
-    if config.pyproject is not None and config.has_tool_config("mypy"):
-        own = config.pyproject
-    else:
-        for name in _OWN_CONFIG_FILES:
-            candidate = config.root / name
-            if candidate.is_file() and (
-                name != "setup.cfg" or "[mypy" in candidate.read_text(errors="replace")
-            ):
-                own = candidate
-                break
+    own = config.tool_config("mypy")
     args = ["--config-file", os.fspath(own or preset("mypy.ini"))]
     mypy_table = (
         config.raw.get("tool", {}).get("mypy", {}) if own == config.pyproject else {}

@@ -52,9 +52,7 @@ def uses_own_config(config: Config) -> bool:
     Returns:
         True for ``[tool.ruff]`` in pyproject.toml or a ``ruff.toml``/``.ruff.toml``.
     """
-    return config.has_tool_config("ruff") or any(
-        (config.root / name).is_file() for name in ("ruff.toml", ".ruff.toml")
-    )
+    return config.has_tool_config("ruff")
 
 
 def run_ruff(
