@@ -5,13 +5,22 @@ third-party packages are ``Any`` (pre-commit's isolated environment has no
 torch), only the given files report errors, and idiomatic PyTorch code passes.
 The cache lives in the project's ``.mypy_cache`` so a re-run is fast. Run the
 ``mlqa-types-system`` hook (``python -m mlqa types`` in the project's own
-environment) to check against the real torch types.
+environment) to check against the real torch types; where torch is missing and
+the files import it, ``mlqa types`` says so once on stderr.
+
+The preset enables :mod:`mlqa.mypy_plugin` (torch modules, ``torch.compile``,
+DDP). This runner also reports each problem once: the per-parameter errors of
+one ``f(**config)`` expansion become one finding, and assignments that only
+fail against torch's too-narrow ``Module.__setattr__`` annotation (any value
+may be set on a module) are dropped.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +34,19 @@ NAME = "mypy"
 _LINE = re.compile(
     r"^(?P<path>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<level>error|note|warning): "
     r"(?P<message>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$"
+)
+_EXPANSION = re.compile(
+    r'^(?P<head>Argument \S+ to "[^"]*" has incompatible type "\*\*[^"]*"); '
+    r'expected (?P<expected>".*")$'
+)
+# torch annotates ``Module.__setattr__(name, value: Tensor | Module)``, but any
+# value may be set on a module (``model.require_backward_grad_sync = True``).
+_MODULE_SETATTR = 'variable has type "Tensor | Module")'
+_IMPORTS_TORCH = re.compile(rb"^\s*(?:import|from)\s+torch\b", re.MULTILINE)
+TORCH_MISSING = (
+    "mlqa types: torch is not installed in this environment, so torch types are "
+    "Any here; run the mlqa-types-system hook (mlqa types in the project's "
+    "environment) to check them"
 )
 _CONFIG_ERROR = re.compile(
     r"^(?P<path>.+?): \[(?P<section>mypy[^\]]*)\]: (?P<message>.*)$"
@@ -87,6 +109,63 @@ def in_scope(files: list[str], config: Config) -> list[str]:
     ]
 
 
+def collapse(findings: list[Finding]) -> list[Finding]:
+    """Report each problem once.
+
+    mypy reports ``f(**config)`` once per parameter type the dict's values do
+    not match (``expected "int"``, ``expected "float"``...): one finding per
+    expansion lists every expected type. Assignments that fail only against
+    torch's ``Module.__setattr__`` annotation are dropped.
+
+    Args:
+        findings: mypy's findings, in its order.
+
+    Returns:
+        The findings with those collapsed or dropped, otherwise in order.
+    """
+    kept: list[Finding] = []
+    expansions: dict[tuple[str, int, str], int] = {}
+    for finding in findings:
+        if finding.code == "assignment" and finding.message.endswith(_MODULE_SETATTR):
+            continue
+        match = (
+            _EXPANSION.match(finding.message) if finding.code == "arg-type" else None
+        )
+        if match is None:
+            kept.append(finding)
+            continue
+        where = (finding.path, finding.line, match["head"])
+        if where not in expansions:
+            expansions[where] = len(kept)
+            kept.append(finding)
+            continue
+        first = kept[expansions[where]]
+        message = f"{first.message}, {match['expected']}"
+        kept[expansions[where]] = first._replace(message=message)
+    return kept
+
+
+def torch_missing(files: list[Path]) -> bool:
+    """Tell whether the files import torch where torch is not installed.
+
+    Args:
+        files: The files to check.
+
+    Returns:
+        True when torch cannot be imported here and one of the files
+        imports it (its types are then all ``Any``).
+    """
+    if importlib.util.find_spec("torch") is not None:
+        return False
+    for path in files:
+        try:
+            if _IMPORTS_TORCH.search(path.read_bytes()):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """Type-check files with mypy.
 
@@ -96,11 +175,14 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         fix: Unused: mypy does not rewrite files.
 
     Returns:
-        One finding per mypy error; syntax errors and unreadable files as
-        input errors.
+        One finding per problem mypy reports (see :func:`collapse`); syntax
+        errors and unreadable files as input errors.
     """
     del fix
     from mypy import api
+
+    if torch_missing(files):
+        print(TORCH_MISSING, file=sys.stderr)
 
     result = Result(NAME, files=len(files))
     args = [
@@ -151,6 +233,7 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         result.errors.append(
             InputError(display(config.pyproject or config.root), message)
         )
+    result.findings = collapse(result.findings)
     return result
 
 

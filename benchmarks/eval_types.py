@@ -1,0 +1,211 @@
+"""Labelled evaluation of ``mlqa types`` on real PyTorch repositories.
+
+Each repository is read from a local git mirror (``fetch github:OWNER/NAME``
+puts it under ``/work/.mirror/OWNER+NAME/repo``; any bare clone works: pass
+``--mirrors DIR``). The script exports the pinned commit's Python files with
+``git show COMMIT:PATH`` into ``benchmarks/data/types/<repo>/`` (git-ignored;
+re-created on every run), then type-checks them twice, with torch installed:
+
+- **before**: what ``mlqa types`` did before the torch plugin: mypy with
+  mlqa's preset minus ``plugins``, one finding per mypy error line;
+- **after**: ``mlqa types`` as shipped (preset with ``mlqa.mypy_plugin``, one
+  finding per ``**`` expansion).
+
+Files are checked one directory at a time (``examples/mnist``...), as each is
+its own script: mypy refuses two top-level modules with the same name. Every
+finding is matched against the hand labels in ``benchmarks/labels/types.json``
+(``real``: the maintainer would fix the code; ``false``: the code is right).
+An unlabelled finding is printed and counts as unlabelled: label it, rerun.
+
+Run: ``python benchmarks/eval_types.py [--mirrors DIR] [--only REPO,...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data" / "types"
+LABELS = HERE / "labels" / "types.json"
+PRESET = ROOT / "mlqa" / "presets" / "mypy.ini"
+
+# repo -> (mirror name, pinned commit, directories to check; "" = repo root).
+REPOS: dict[str, tuple[str, str, list[str]]] = {
+    "nanoGPT": (
+        "karpathy+nanoGPT",
+        "3adf61e154c3fe3fca428ad6bc3818b27a3b8291",
+        ["", "config"],
+    ),
+    "minGPT": (
+        "karpathy+minGPT",
+        "37baab71b9abea1b76ab957409a1cc2fbfba8a26",
+        ["mingpt", "projects/adder", "projects/chargpt"],
+    ),
+    "Made-With-ML": (
+        "GokuMohandas+Made-With-ML",
+        "66e8e437115029422db1a80ff93c308cfcd82648",
+        ["madewithml", "deploy/services"],
+    ),
+    "examples": (
+        "pytorch+examples",
+        "77f55b912142e11fcfdf5b530231fb9c52f181e8",
+        [
+            "dcgan",
+            "distributed/ddp",
+            "distributed/ddp-tutorial-series",
+            "distributed/FSDP2",
+            "distributed/minGPT-ddp/mingpt",
+            "fast_neural_style/neural_style",
+            "gat",
+            "gcn",
+            "imagenet",
+            "mnist",
+            "mnist_forward_forward",
+            "mnist_rnn",
+            "regression",
+            "reinforcement_learning",
+            "siamese_network",
+            "super_resolution",
+            "time_sequence_prediction",
+            "vae",
+            "word_language_model",
+        ],
+    ),
+}
+_LINE = re.compile(
+    r"^(?P<path>.+?):(?P<line>\d+):(?:\d+:)? error: (?P<msg>.*?)"
+    r"(?:  \[(?P<code>[a-z0-9-]+)\])?$"
+)
+
+
+def export(repo: str, mirrors: Path) -> Path:
+    """Write the pinned commit's Python files of one repo under DATA."""
+    mirror, commit, _ = REPOS[repo]
+    git_dir = mirrors / mirror / "repo"
+    if not git_dir.exists():
+        sys.exit(f"{git_dir}: no mirror; run: fetch github:{mirror.replace('+', '/')}")
+    dest = DATA / repo
+    shutil.rmtree(dest, ignore_errors=True)
+    names = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "ls-tree", "-r", "--name-only", commit],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for name in names:
+        if name.endswith(".py"):
+            blob = subprocess.run(
+                ["git", f"--git-dir={git_dir}", "show", f"{commit}:{name}"],
+                capture_output=True, check=True,
+            ).stdout  # fmt: skip
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).write_bytes(blob)
+    (dest / "pyproject.toml").write_text(f"[project]\nname = '{repo.lower()}'\n")
+    return dest
+
+
+def units(root: Path, dirs: list[str]) -> list[list[str]]:
+    """Return the file lists to check, one per directory (not recursive)."""
+    return [
+        files
+        for d in dirs
+        if (files := sorted(str(p) for p in (root / d).glob("*.py")))
+    ]
+
+
+def after(root: Path, files: list[str]) -> list[tuple[str, int, str, str]]:
+    """Run ``mlqa types`` as shipped; return (path, line, code, message)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "mlqa", "types", "--format", "json", *files],
+        cwd=root, capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    return [
+        (item["path"], item["line"], item["code"], item["message"])
+        for item in json.loads(out or "[]")
+    ]
+
+
+def before(root: Path, files: list[str]) -> list[tuple[str, int, str, str]]:
+    """Run mypy as mlqa did before the plugin: preset without it, no collapsing."""
+    preset = PRESET.read_text()
+    config = Path(tempfile.mkdtemp()) / "mypy.ini"
+    config.write_text(re.sub(r"(?m)^plugins\s*=.*$", "", preset))
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config),
+         "--cache-dir", str(root / ".mypy_cache_before"), "--show-error-codes",
+         "--no-error-summary", "--hide-error-context", "--no-pretty",
+         "--no-color-output", *files],
+        cwd=root, capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    found = []
+    for raw in out.splitlines():
+        m = _LINE.match(raw)
+        if m:
+            path = os.path.relpath(os.path.join(root, m["path"]), root)
+            found.append((path, int(m["line"]), m["code"] or "misc", m["msg"]))
+    return found
+
+
+def key(repo: str, item: tuple[str, int, str, str]) -> str:
+    """Return the label key of one finding (messages as mypy prints them)."""
+    path, line, code, message = item
+    return f"{repo}/{path}:{line}: [{code}] {message}"
+
+
+def score(name: str, found: list[str], labels: dict[str, str]) -> int:
+    """Print precision for one condition; return the number of real findings."""
+    counts = Counter(labels.get(k, "unlabelled") for k in found)
+    real, false = counts["real"], counts["false"]
+    precision = real / (real + false) if real + false else 1.0
+    print(
+        f"{name:>7}: {len(found):3} findings, {real:3} real, {false:3} false, "
+        f"{counts['unlabelled']:3} unlabelled, precision {precision:.2f}"
+    )
+    return real
+
+
+def main() -> int:
+    """Run the evaluation and print before/after per repo and in total."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
+    ap.add_argument("--only", default=",".join(REPOS))
+    ap.add_argument("--show", action="store_true", help="print every finding")
+    args = ap.parse_args()
+    labels = {k: v["label"] for k, v in json.loads(LABELS.read_text()).items()}
+    totals: dict[str, list[str]] = {"before": [], "after": []}
+    for repo in args.only.split(","):
+        root = export(repo, args.mirrors)
+        results: dict[str, list[str]] = {"before": [], "after": []}
+        for files in units(root, REPOS[repo][2]):
+            rel = [os.path.relpath(f, root) for f in files]
+            results["before"] += [key(repo, i) for i in before(root, rel)]
+            results["after"] += [key(repo, i) for i in after(root, rel)]
+        print(f"== {repo} ({REPOS[repo][1][:8]})")
+        for name, found in results.items():
+            score(name, found, labels)
+            totals[name] += found
+            for k in found:
+                if args.show or k not in labels:
+                    print(f"    {name} {labels.get(k, 'UNLABELLED')}: {k}")
+    print("== total")
+    real_before = score("before", totals["before"], labels)
+    real_after = score("after", totals["after"], labels)
+    lost = {k for k in totals["before"] if labels.get(k) == "real"} - set(
+        totals["after"]
+    )
+    print(f"real findings before {real_before}, after {real_after}; lost: {len(lost)}")
+    for k in sorted(lost):
+        print(f"    lost real: {k}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
