@@ -185,8 +185,10 @@ class _Parser:
                     end += 2
                 elif escape in ("", "\r", "\n"):
                     raise self.error("unterminated string", start)
+                elif escape == "u":
+                    raise self.error("invalid escape \\u: needs 4 hex digits", end)
                 else:
-                    raise self.error(f"invalid escape {text[end:end + 2]!r}", end)
+                    raise self.error(f"invalid escape \\{escape} in a string", end)
             elif char in ("", "\r", "\n"):
                 raise self.error("unterminated string", start)
             else:
