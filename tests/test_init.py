@@ -590,6 +590,21 @@ def test_symlinked_settings_are_written_through_the_link(tmp_path: Path) -> None
     assert "python.testing.pytestEnabled" in real.read_text()
 
 
+def test_a_failed_write_is_one_clean_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A dangling link counts as a missing file, so the plan passes; the write
+    # then fails (the link's folder does not exist). Root may write anywhere,
+    # so a missing folder, not permissions, makes it fail.
+    (tmp_path / ".vscode").mkdir()
+    link = tmp_path / ".vscode" / "settings.json"
+    link.symlink_to(tmp_path / "missing" / "settings.json")
+    assert _init(tmp_path, "--yes") == 2
+    err = capsys.readouterr().err
+    assert err == f"{link}: cannot write file: No such file or directory\n"
+    assert not (tmp_path / "missing").exists()
+
+
 # --------------------------------------------------------------------- from a wheel
 
 
