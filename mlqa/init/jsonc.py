@@ -12,7 +12,7 @@ JupyterLab requires, so installing both broke ``mlqa init`` (issue 11). The
 libraries that parse JSONC under their own import name either give no positions
 (commentjson, jsonc-parser, json-with-comments; the json5 and pyjson5 parsers)
 or are young, thinly used releases (jsonc-edit, jsonc-document). JSONC is a
-small grammar: this module is about 200 lines with no dependencies, and its
+small grammar: this module is under 300 lines with no dependencies, and its
 tests (tests/test_jsonc.py) check it against Python's ``json`` and the ``json5``
 package on the same inputs.
 
