@@ -8,13 +8,12 @@ wrote is touched.
 from __future__ import annotations
 
 import configparser
-import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlqa.diagnostics import InputError, read_text
+from mlqa.diagnostics import InputError
 from mlqa.init.change import Change, newline, read
 
 if sys.version_info >= (3, 11):
@@ -79,7 +78,7 @@ def _pydoclint_preset() -> dict[str, Any]:
 #: The tables ``mlqa init`` adds when missing: name -> (description, content).
 TOOL_PRESETS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
     "mlqa": (
-        "mlqa's settings (all keys optional; see the README)",
+        "mlqa's settings (all keys optional; see docs/configuration.md)",
         lambda: {"exclude": []},
     ),
     "ruff": (
@@ -95,24 +94,6 @@ TOOL_PRESETS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
         _pydoclint_preset,
     ),
 }
-
-#: Files other than pyproject.toml that configure a tool (then no preset is added).
-TOOL_FILES = {
-    "ruff": ("ruff.toml", ".ruff.toml"),
-    "mypy": ("mypy.ini", ".mypy.ini"),
-    "pydoclint": (),
-    "mlqa": (),
-}
-
-
-def _configured_elsewhere(root: Path, tool: str) -> bool:
-    if any((root / name).is_file() for name in TOOL_FILES[tool]):
-        return True
-    setup_cfg = root / "setup.cfg"
-    if tool == "mypy" and setup_cfg.is_file():
-        return re.search(r"(?m)^\[mypy\]", read_text(setup_cfg)) is not None
-    return False
-
 
 def _multiline(value: Any) -> Any:
     import tomlkit
@@ -150,7 +131,7 @@ def plan_pyproject(root: Path) -> Change:
         InputError: If the file is not valid TOML, its ``[tool.mlqa]`` is invalid,
             or a table cannot be added.
     """
-    from mlqa.config import parse_pyproject, validate
+    from mlqa.config import Config, parse_pyproject, validate
 
     path = root / PYPROJECT
     old = read(root, PYPROJECT)
@@ -169,7 +150,8 @@ def plan_pyproject(root: Path) -> Change:
     nl = newline(text)
     blocks, added = [], []
     for name, (description, make) in TOOL_PRESETS.items():
-        if name in tool or _configured_elsewhere(root, name):
+        # the project configures it in the tool's own file (ruff.toml, mypy.ini...)
+        if name in tool or Config(root).tool_config(name) is not None:
             continue
         content = make()
         project = data.get("project")
