@@ -22,21 +22,28 @@ if TYPE_CHECKING:
     from mlqa.testing._state import enable_determinism as enable_determinism
     from mlqa.testing._state import preserved_state as preserved_state
     from mlqa.testing._state import seed_everything as seed_everything
+    from mlqa.testing.causal import assert_causal as assert_causal
+    from mlqa.testing.checkpoint import (
+        assert_checkpoint_roundtrip as assert_checkpoint_roundtrip,
+    )
     from mlqa.testing.determinism import assert_deterministic as assert_deterministic
     from mlqa.testing.device import assert_device_parity as assert_device_parity
+    from mlqa.testing.dtype import assert_dtype_consistent as assert_dtype_consistent
+    from mlqa.testing.eval_mode import assert_eval_mode as assert_eval_mode
+    from mlqa.testing.finite import assert_finite as assert_finite
     from mlqa.testing.independence import (
         assert_batch_independent as assert_batch_independent,
     )
     from mlqa.testing.init_loss import assert_loss_at_init as assert_loss_at_init
     from mlqa.testing.init_loss import expected_loss_at_init as expected_loss_at_init
     from mlqa.testing.shape import assert_output_shape as assert_output_shape
-    from mlqa.testing.training import assert_finite as assert_finite
+    from mlqa.testing.shared import assert_no_shared_params as assert_no_shared_params
     from mlqa.testing.training import assert_overfits_batch as assert_overfits_batch
     from mlqa.testing.training import assert_params_update as assert_params_update
 
 _EXPORTS = {
     "assert_output_shape": "mlqa.testing.shape",
-    "assert_finite": "mlqa.testing.training",
+    "assert_finite": "mlqa.testing.finite",
     "assert_params_update": "mlqa.testing.training",
     "assert_overfits_batch": "mlqa.testing.training",
     "assert_loss_at_init": "mlqa.testing.init_loss",
@@ -44,6 +51,11 @@ _EXPORTS = {
     "assert_batch_independent": "mlqa.testing.independence",
     "assert_deterministic": "mlqa.testing.determinism",
     "assert_device_parity": "mlqa.testing.device",
+    "assert_causal": "mlqa.testing.causal",
+    "assert_eval_mode": "mlqa.testing.eval_mode",
+    "assert_dtype_consistent": "mlqa.testing.dtype",
+    "assert_checkpoint_roundtrip": "mlqa.testing.checkpoint",
+    "assert_no_shared_params": "mlqa.testing.shared",
     "preserved_state": "mlqa.testing._state",
     "seed_everything": "mlqa.testing._state",
     "enable_determinism": "mlqa.testing._state",

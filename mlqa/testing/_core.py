@@ -96,6 +96,7 @@ def check(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        __tracebackhide__ = True  # pytest shows the caller's frame, not this one
         import torch
 
         with preserved_state():
@@ -172,6 +173,89 @@ def map_tensors(obj: Any, func: Callable[[torch.Tensor], torch.Tensor]) -> Any:
     if isinstance(obj, list):
         return [map_tensors(value, func) for value in obj]
     return obj
+
+
+def eval_forward(model: nn.Module, inputs: Any) -> Any:
+    """Run ``model`` on ``inputs`` without gradients.
+
+    Args:
+        model: The module, already in the mode wanted (usually an eval copy).
+        inputs: A Tensor, tuple or dict of tensors.
+
+    Returns:
+        The outputs.
+    """
+    import torch
+
+    with torch.no_grad():
+        return call_model(model, inputs)
+
+
+def slice_batch(inputs: Any, size: int, stop: int, start: int = 0) -> Any:
+    """Take samples ``start:stop`` of every tensor whose first dimension is ``size``.
+
+    Args:
+        inputs: A Tensor, tuple or dict of tensors.
+        size: The batch size; tensors with another leading size are kept whole.
+        stop: One past the last sample kept.
+        start: The first sample kept.
+
+    Returns:
+        The same structure, with the batched tensors sliced.
+    """
+
+    def take(tensor: torch.Tensor) -> torch.Tensor:
+        if tensor.ndim and tensor.shape[0] == size:
+            return tensor[start:stop]
+        return tensor
+
+    return map_tensors(inputs, take)
+
+
+def mismatch(
+    a: torch.Tensor, b: torch.Tensor, rtol: float = 0.0, atol: float = 0.0
+) -> str | None:
+    """Describe how ``a`` differs from ``b``, or None when they agree.
+
+    NaN equals NaN and an infinity equals the same infinity; elsewhere
+    ``|a - b| <= atol + rtol * |b|`` counts as equal.
+
+    Args:
+        a: A tensor.
+        b: The reference tensor.
+        rtol: Relative tolerance.
+        atol: Absolute tolerance.
+
+    Returns:
+        ``"3 of 80 values differ, max |difference| 0.25 at (0, 2)"``, a shape or
+        dtype difference, or None.
+    """
+    import torch
+
+    if a.shape != b.shape:
+        return f"shape {tuple(a.shape)} vs {tuple(b.shape)}"
+    if a.dtype != b.dtype:
+        return f"dtype {describe(a)} vs {describe(b)}"
+    a, b = a.detach(), b.detach()
+    if torch.equal(a, b):
+        return None
+    if not (a.is_floating_point() or a.is_complex()):
+        bad = a != b
+        return f"{int(bad.sum())} of {a.numel()} values differ"
+    if a.is_complex():
+        a, b = torch.view_as_real(a), torch.view_as_real(b)
+    a, b = a.double(), b.double()
+    diff = (a - b).abs()
+    same = (a == b) | (torch.isnan(a) & torch.isnan(b))
+    bad = ~same & ~(diff <= atol + rtol * b.abs())
+    if not bool(bad.any()):
+        return None
+    worst = torch.where(bad, diff.nan_to_num(nan=float("inf")), 0.0)
+    index = tuple(int(i) for i in torch.unravel_index(worst.argmax(), worst.shape))
+    return (
+        f"{int(bad.sum())} of {a.numel()} values differ, "
+        f"max |difference| {float(worst.max()):.3g} at {index}"
+    )
 
 
 def batch_size(inputs: Any) -> int:
@@ -261,7 +345,7 @@ def _copy_module(module: Any, memo: dict[int, Any]) -> Any:
             )
         elif name in ("_parameters", "_buffers") and type(value) is dict:
             state[name] = {k: _copy_tensor(v, memo) for k, v in value.items()}
-        elif not value and type(value) in (dict, OrderedDict, list, set):
+        elif type(value) in (dict, OrderedDict, list, set) and not value:
             state[name] = type(value)()
         else:
             state[name] = copy.deepcopy(value, memo)

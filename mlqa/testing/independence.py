@@ -12,17 +12,38 @@ from mlqa.testing._core import (
     fresh_copy,
     iter_tensors,
     map_tensors,
+    mismatch,
+    slice_batch,
 )
+from mlqa.testing._state import seed_everything
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
+#: Every forward pass starts from this seed, so noise is the same in each pass.
+SEED = 0
+#: (rtol, atol per unit of output scale) when a batch of one is compared with its
+#: row of the full batch: other batch sizes may pick other kernels.
+ROW_TOLERANCE = {"float16": (1e-2, 1e-3), "bfloat16": (5e-2, 1e-2)}
+DEFAULT_ROW_TOLERANCE = (1e-4, 1e-5)
+#: (rtol, atol per unit of output scale) for the other samples when one changes.
+SAME_SHAPE_TOLERANCE = {"float16": (1e-3, 1e-4), "bfloat16": (1e-2, 1e-3)}
+DEFAULT_SAME_SHAPE_TOLERANCE = (1e-6, 1e-7)
 
-def _batched_outputs(outputs: Any, size: int) -> list[torch.Tensor]:
+Outputs = list[tuple[str, "torch.Tensor"]]
+
+
+def _forward(model: nn.Module, inputs: Any) -> Any:
+    seed_everything(SEED)
+    return call_model(model, inputs)
+
+
+def _batched(outputs: Any, size: int) -> Outputs:
+    """The floating outputs with the batch as their first dimension, by path."""
     found = [
-        t
-        for _, t in iter_tensors(outputs)
+        (path, t)
+        for path, t in iter_tensors(outputs, "output")
         if t.ndim and t.shape[0] == size and t.is_floating_point()
     ]
     if not found:
@@ -37,9 +58,10 @@ def _list(samples: list[int]) -> str:
     return shown + (f" (+{len(samples) - 8} more)" if len(samples) > 8 else "")
 
 
-def _gradient_pairs(
-    model: nn.Module, inputs: Any, size: int
-) -> dict[int, tuple[list[int], float]]:
+Pairs = dict[int, tuple[list[int], float]]
+
+
+def _gradient_pairs(model: nn.Module, inputs: Any, size: int) -> tuple[Pairs, Outputs]:
     """For each sample i, the other samples whose input gets a gradient from output i."""
     import torch
 
@@ -53,7 +75,9 @@ def _gradient_pairs(
 
     prepared = map_tensors(inputs, leaf)
     with torch.enable_grad():
-        outputs = _batched_outputs(call_model(model, prepared), size)
+        named = _batched(_forward(model, prepared), size)
+        outputs = [t for _, t in named]
+        base = [(path, t.detach()) for path, t in named]
         weights = [
             torch.rand(o.shape[1:], dtype=o.dtype, device=o.device) + 0.5
             for o in outputs
@@ -82,25 +106,26 @@ def _gradient_pairs(
             rows.append(row)
     strength = torch.stack(rows).cpu()
     strength.fill_diagonal_(0)
-    pairs: dict[int, tuple[list[int], float]] = {}
+    pairs: Pairs = {}
     if not bool(strength.any()):
-        return pairs
+        return pairs, base
     for i in range(size):
         others = strength[i].nonzero().flatten().tolist()
         if others:
             pairs[i] = (others, float(strength[i].max()))
-    return pairs
+    return pairs, base
 
 
 def _perturbation_pairs(
     model: nn.Module, inputs: Any, size: int
-) -> dict[int, tuple[list[int], float]]:
+) -> tuple[Pairs, Outputs]:
     """For integer-only inputs: change sample j, see which other outputs move."""
     import torch
 
     with torch.no_grad():
-        base = _batched_outputs(call_model(model, inputs), size)
-        pairs: dict[int, tuple[list[int], float]] = {}
+        named = _batched(_forward(model, inputs), size)
+        base = [t for _, t in named]
+        pairs: Pairs = {}
         for j in range(size):
             source = (j + 1) % size
 
@@ -112,9 +137,9 @@ def _perturbation_pairs(
                     tensor[j] = tensor[source]
                 return tensor
 
-            changed = _batched_outputs(
-                call_model(model, map_tensors(inputs, swap)), size
-            )
+            changed = [
+                t for _, t in _batched(_forward(model, map_tensors(inputs, swap)), size)
+            ]
             for a, b in zip(base, changed, strict=True):
                 delta = (a - b).abs().reshape(size, -1).amax(dim=1).double().cpu()
                 delta[j] = 0
@@ -123,20 +148,116 @@ def _perturbation_pairs(
                     if j not in others:
                         others.append(j)
                     pairs[i] = (others, max(worst, float(delta[i])))
-    return pairs
+    return pairs, named
+
+
+def _tolerance(
+    table: dict[str, tuple[float, float]],
+    default: tuple[float, float],
+    reference: torch.Tensor,
+) -> tuple[float, float]:
+    rtol, atol = table.get(str(reference.dtype).removeprefix("torch."), default)
+    finite = reference[reference.isfinite()]
+    scale = max(1.0, float(finite.abs().max())) if finite.numel() else 1.0
+    return rtol, atol * scale
+
+
+def _rows_moved(
+    a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float
+) -> list[int]:
+    """The samples whose rows differ (NaN equals NaN)."""
+    import torch
+
+    a, b = a.double().reshape(a.shape[0], -1), b.double().reshape(b.shape[0], -1)
+    same = (a == b) | (torch.isnan(a) & torch.isnan(b))
+    close = same | ((a - b).abs() <= atol + rtol * b.abs())
+    return [int(i) for i in (~close.all(dim=1)).nonzero().flatten().tolist()]
+
+
+def _changed_sample(
+    model: nn.Module, inputs: Any, size: int, base: Outputs
+) -> list[str]:
+    """Give sample 0 another input; the other samples' outputs must not move."""
+    import torch
+
+    def change(tensor: torch.Tensor) -> torch.Tensor:
+        if tensor.ndim and tensor.shape[0] == size and tensor.dtype != torch.bool:
+            tensor = tensor.clone()
+            tensor[0] = tensor[1] + 0.5 if tensor.is_floating_point() else tensor[1]
+        return tensor
+
+    with torch.no_grad():
+        changed = dict(_batched(_forward(model, map_tensors(inputs, change)), size))
+    problems = []
+    for path, before in base:
+        after = changed.get(path)
+        if after is None or after.shape != before.shape:
+            continue
+        rtol, atol = _tolerance(
+            SAME_SHAPE_TOLERANCE, DEFAULT_SAME_SHAPE_TOLERANCE, before
+        )
+        moved = [i for i in _rows_moved(after, before, rtol, atol) if i != 0]
+        if moved:
+            worst = mismatch(after[moved], before[moved], rtol, atol)
+            problems.append(
+                f"changing the input of sample 0 moved {path} of sample(s) "
+                f"{_list(moved)} though no gradient shows it (detached or "
+                f"non-differentiable mixing): {worst}"
+            )
+    return problems
+
+
+def _batch_of_one(model: nn.Module, inputs: Any, size: int, base: Outputs) -> list[str]:
+    """Run sample 0 alone; its output must match its row of the full batch."""
+    import torch
+
+    with torch.no_grad():
+        alone = dict(
+            iter_tensors(_forward(model, slice_batch(inputs, size, 1)), "output")
+        )
+    problems = []
+    for path, full in base:
+        want = (1, *full.shape[1:])
+        single = alone.get(path)
+        if single is None:
+            problems.append(f"with a batch of one (inputs[:1]) the model has no {path}")
+            continue
+        if tuple(single.shape) != want:
+            problems.append(
+                f"with a batch of one (inputs[:1]) {path} has shape "
+                f"{tuple(single.shape)}, expected {want}"
+            )
+            continue
+        rtol, atol = _tolerance(ROW_TOLERANCE, DEFAULT_ROW_TOLERANCE, full[:1])
+        difference = mismatch(single.to(full.dtype), full[:1], rtol, atol)
+        if difference:
+            problems.append(
+                f"{path} of sample 0 alone (inputs[:1]) differs from its row in the "
+                f"batch of {size}: {difference}"
+            )
+    return problems
 
 
 @check
 def assert_batch_independent(model: nn.Module, inputs: Any) -> None:
     """Assert, in eval mode, that sample i's output does not depend on sample j's input.
 
-    For floating-point inputs the check takes the gradient of each sample's
-    (randomly weighted) output with respect to every input; any non-zero gradient
-    on another sample is a dependency. Integer-only inputs (token ids) are checked
-    by changing one sample at a time and watching the others' outputs.
+    Three tests, all in eval mode with every forward pass started from the same
+    seed (so noise, seeded or not, is no false alarm when eval mode turns it off):
 
-    Fails (AssertionError) naming the sample pairs where output i depends on
-    input j.
+    - floating-point inputs: the gradient of each sample's (randomly weighted)
+      output with respect to every input; a non-zero gradient on another sample
+      is a dependency. Integer-only inputs (token ids): each sample is changed in
+      turn and the others' outputs watched.
+    - values, past autograd: sample 0 gets another input and the other samples'
+      outputs must not move (catches mixing through ``detach()``, ``no_grad``
+      or integer ops, which no gradient shows).
+    - a batch of one: sample 0 alone must give an output of shape
+      ``(1, ...)`` that matches its row of the full batch.
+
+    NaN compares equal to NaN. Fails (AssertionError) naming the sample pairs
+    where output i depends on input j, the samples that moved, and a batch of one
+    with the wrong shape or values.
 
     Args:
         model: The module; a deep copy is run in eval mode.
@@ -156,11 +277,11 @@ def assert_batch_independent(model: nn.Module, inputs: Any) -> None:
         t.is_floating_point() and t.ndim and t.shape[0] == size
         for _, t in iter_tensors(inputs)
     )
-    pairs = (
-        _gradient_pairs(copy, inputs, size)
-        if has_float
-        else _perturbation_pairs(copy, inputs, size)
-    )
+    if has_float:
+        pairs, base = _gradient_pairs(copy, inputs, size)
+    else:
+        pairs, base = _perturbation_pairs(copy, inputs, size)
+    problems = []
     if pairs:
         if len(pairs) == size and all(
             len(others) == size - 1 for others, _ in pairs.values()
@@ -176,9 +297,14 @@ def assert_batch_independent(model: nn.Module, inputs: Any) -> None:
                 f"(max |effect| {worst:.3g})"
                 for i, (others, worst) in sorted(pairs.items())
             ]
+    elif has_float:
+        problems = _changed_sample(copy, inputs, size, base)
+    problems += _batch_of_one(copy, inputs, size, base)
+    if problems:
         fail(
             problems,
             hint="something mixes the batch: a reduction or normalisation over dim 0 "
-            "(x.mean(0), softmax(dim=0)), a view/reshape that moves the batch dim, or "
-            "BatchNorm used in eval mode without running statistics",
+            "(x.mean(0), softmax(dim=0)), a view/reshape that moves the batch dim, "
+            "BatchNorm used in eval mode without running statistics; or squeeze() "
+            "drops a batch of one",
         )
