@@ -1,0 +1,277 @@
+"""Tests for mlqa.mypy_plugin through ``mlqa types`` and real mypy.
+
+One mypy run (module fixture, one ``.mypy_cache`` in the project) checks three
+files: idiomatic PyTorch that must be clean, probes that assign each resolved
+attribute to ``str`` (the error names the type the plugin found, so ``Any``
+would pass silently and fail the test), and real errors that must still be
+reported. The no-torch case runs in a real environment without torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from mlqa.diagnostics import Finding
+from mlqa.tools import mypy as types
+
+IDIOMS = '''"""Idioms from nanoGPT, minGPT and the DDP tutorials: must check clean."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+
+class Block(nn.Module):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(n, n)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(self.fc(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, n: int, flash: bool) -> None:
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(10, n),
+            h=nn.ModuleList([Block(n) for _ in range(2)]),
+            ln_f=nn.LayerNorm(n),
+        ))
+        self.heads = nn.ModuleDict({"a": nn.Linear(n, 2), "b": Block(n)})
+        self.seq = nn.Sequential(nn.Linear(n, n), nn.ReLU())
+        self.lm_head = nn.Linear(n, 10, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+        if not flash:
+            self.register_buffer("bias", torch.tril(torch.ones(4, 4)).view(1, 1, 4, 4))
+        self.register_parameter("scale", nn.Parameter(torch.ones(1)))
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.transformer.wte(idx)
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.h[0](x)
+        x = self.transformer.ln_f(x) * self.scale
+        m = self.heads
+        y = m.a(x) + self.heads.b(x)[..., :2]
+        for layer in self.seq:
+            x = layer(x)
+        x = self.seq[0](x)
+        att = x.masked_fill(self.bias[:, :, :4, :4] == 0, float("-inf"))
+        n_params: int = self.transformer.wte.weight.numel()
+        return self.lm_head(x) + att.sum() + y.sum() + n_params
+
+
+def train() -> None:
+    model = GPT(8, flash=True)
+    model = torch.compile(model)
+    model = DDP(model, device_ids=[0])
+    raw_model = model.module if torch.cuda.is_available() else model
+    raw_model.transformer.wte.weight.numel()
+    model.require_backward_grad_sync = True
+    out = model(torch.zeros(1, 4, dtype=torch.long))
+    print(out.shape, raw_model.lm_head.in_features)
+'''
+
+# Each line assigns a resolved attribute to ``str``: the error names its type.
+PROBES = """import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+from idioms import GPT
+
+g = GPT(4, flash=False)
+a: str = g.transformer.wte
+b: str = g.transformer.h
+c: str = g.bias
+d: str = g.scale
+e: str = g.heads.b
+f: str = torch.compile(g)
+h: str = DDP(g).module
+"""
+PROBED = {
+    6: "Embedding",
+    7: "ModuleList",
+    8: "Tensor",
+    9: "Parameter",
+    10: "Block",
+    11: "GPT",
+    12: "GPT",
+}
+
+WRONG = """from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+x: torch.Tensor = 5
+
+
+def f(t: torch.Tensor) -> int:
+    return t
+
+
+layer = nn.Linear(in_features="4", out_features=2)
+y = torch.zeros(1).no_such_attribute
+
+
+@dataclass
+class Config:
+    n_layer: int = 12
+    dropout: float = 0.0
+    bias: bool = True
+    name: str = "gpt"
+
+
+model_args = dict(n_layer=4, dropout=0.1, bias=False, name="tiny")
+config = Config(**model_args)
+"""
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Run ``mlqa types`` once over all three files (one shared mypy cache)."""
+    root = tmp_path_factory.mktemp("plugin")
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name, text in (("idioms", IDIOMS), ("probes", PROBES), ("wrong", WRONG)):
+        (root / f"{name}.py").write_text(text)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlqa", "types", "--format", "json"]
+        + ["idioms.py", "probes.py", "wrong.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        check=False,
+    )
+    return {
+        "rc": proc.returncode,
+        "stderr": proc.stderr,
+        "items": json.loads(proc.stdout or "[]"),
+    }
+
+
+def findings(checked: dict[str, object], path: str) -> list[dict[str, object]]:
+    items = checked["items"]
+    assert isinstance(items, list)
+    return [i for i in items if i["path"] == path]
+
+
+@pytest.mark.slow
+def test_torch_idioms_check_clean(checked: dict[str, object]) -> None:
+    assert findings(checked, "idioms.py") == []
+    assert checked["stderr"] == ""  # torch is installed: no note
+
+
+@pytest.mark.slow
+def test_attributes_resolve_to_precise_types(checked: dict[str, object]) -> None:
+    got = {i["line"]: i for i in findings(checked, "probes.py")}
+    assert sorted(got) == sorted(PROBED)
+    for line, type_name in PROBED.items():
+        assert got[line]["code"] == "assignment"
+        assert f'expression has type "{type_name}"' in str(got[line]["message"])
+
+
+@pytest.mark.slow
+def test_real_errors_still_reported(checked: dict[str, object]) -> None:
+    got = [(i["line"], i["code"]) for i in findings(checked, "wrong.py")]
+    assert got == [
+        (6, "assignment"),  # x: torch.Tensor = 5
+        (10, "return-value"),  # a Tensor returned as int
+        (13, "arg-type"),  # nn.Linear(in_features="4")
+        (14, "attr-defined"),  # unknown Tensor attribute
+        (26, "arg-type"),  # Config(**model_args): one finding, not four
+    ]
+    assert checked["rc"] == 1
+    expansion = findings(checked, "wrong.py")[-1]["message"]
+    assert 'incompatible type "**dict[str, ' in str(expansion)
+    assert all(f'"{t}"' in str(expansion) for t in ("int", "float", "bool", "str"))
+
+
+def test_collapse_one_finding_per_expansion() -> None:
+    head = 'Argument 1 to "C" has incompatible type "**dict[str, object]"; expected'
+    mypy_says = [
+        Finding("a.py", 3, 5, "arg-type", f'{head} "int"'),
+        Finding("a.py", 3, 5, "arg-type", f'{head} "float"'),
+        Finding("a.py", 3, 9, "arg-type", 'Argument "x" to "f" ... expected "int"'),
+        Finding("a.py", 4, 5, "arg-type", f'{head} "bool"'),
+        Finding(
+            "a.py",
+            5,
+            1,
+            "assignment",
+            'Incompatible types in assignment (expression has type "bool", '
+            'variable has type "Tensor | Module")',
+        ),
+        Finding("a.py", 6, 1, "assignment", "Incompatible types (...)"),
+    ]
+    assert types.collapse(mypy_says) == [
+        Finding("a.py", 3, 5, "arg-type", f'{head} "int", "float"'),
+        mypy_says[2],
+        mypy_says[3],
+        mypy_says[5],
+    ]
+
+
+def _env_without_torch(where: Path) -> Path:
+    """Make a real Python environment with mypy and mlqa but no torch.
+
+    A fresh venv whose one ``.pth`` line adds a folder of links to this
+    environment's packages, torch left out: mypy then finds no torch, as in
+    pre-commit's isolated hook environment.
+    """
+    import mypy
+
+    venv.create(where / "venv", with_pip=False)
+    site = where / "site"
+    site.mkdir()
+    for entry in Path(mypy.__file__).parents[1].iterdir():
+        if entry.suffix != ".pth" and not entry.name.startswith(
+            ("torch", "functorch", "mlqa")
+        ):
+            (site / entry.name).symlink_to(entry)
+    (site / "mlqa").symlink_to(Path(types.__file__).parents[1])
+    pth = next((where / "venv" / "lib").glob("python*/site-packages"))
+    (pth / "extra.pth").write_text(f"{site}\n")
+    return where / "venv" / "bin" / "python"
+
+
+def test_isolated_env_says_once_that_torch_is_missing(tmp_path: Path) -> None:
+    python = _env_without_torch(tmp_path / "env")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (proj / "a.py").write_text("import torch\n\nx: torch.Tensor = 5\n")
+    (proj / "b.py").write_text("from torch import nn\n\ny: int = 'a'\n")
+    (proj / "c.py").write_text("z = 1\n")
+    proc = subprocess.run(
+        [str(python), "-m", "mlqa", "types", "a.py", "b.py", "c.py"],
+        cwd=proj,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    # Without torch its types are Any: only the plain type error is found.
+    assert proc.stdout.splitlines() == [
+        "b.py:3:10: assignment Incompatible types in assignment (expression has "
+        'type "str", variable has type "int")'
+    ]
+    assert proc.stderr.splitlines() == [types.TORCH_MISSING]
+    assert "mlqa-types-system" in types.TORCH_MISSING
+    # No torch import, no note.
+    proc = subprocess.run(
+        [str(python), "-m", "mlqa", "types", "c.py"],
+        cwd=proj,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
