@@ -1,21 +1,26 @@
-"""End to end through real pre-commit: ``pre-commit try-repo <this checkout> <id>``.
+"""End to end through real pre-commit, as a user's repo gets the hooks.
 
-Each hook id of .pre-commit-hooks.yaml runs in a temporary git repo: on a bad
-repo it fails for the right reason (and the fixers fix, so a second run
-passes); on a clean repo every hook passes. pre-commit installs the hook
-environment from this checkout with pip, once per test session.
+A snapshot of this checkout is the hook repository (``repo:``/``rev:`` in a
+config); pre-commit installs its environment with pip once per test session
+(see ``hook_repo``), then each hook id of .pre-commit-hooks.yaml runs with
+``pre-commit run`` in a temporary git repo: on a bad repo it fails for the
+right reason (and the fixers fix, so a second run passes); on a clean repo
+every hook passes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock  # pre-commit's virtualenv depends on it
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
@@ -91,15 +96,84 @@ EXPECTED = {
 }
 
 
+@dataclass(frozen=True)
+class HookRepo:
+    """This checkout as a hook repository, its hook environment built once."""
+
+    config: Path  # a .pre-commit-config.yaml naming every hook at `repo:`/`rev:`
+    home: Path  # the PRE_COMMIT_HOME that holds the installed environment
+
+
+def _snapshot(dest: Path) -> str:
+    """Commit this checkout as it is now (tracked and untracked, not ignored) to dest."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    for name in filter(None, listed.split(b"\0")):
+        source = ROOT / os.fsdecode(name)
+        if source.is_file():  # a tracked file deleted in the work tree is left out
+            target = dest / os.fsdecode(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git = ["git", "-c", "user.name=mlqa tests", "-c", "user.email=tests@mlqa.invalid",
+           "-c", "commit.gpgsign=false"]  # fmt: skip
+    subprocess.run([*git, "init", "-q"], cwd=dest, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*git, "commit", "-q", "--no-verify", "-m", "snapshot"], cwd=dest,
+                   check=True)  # fmt: skip
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=dest, capture_output=True, text=True,
+        check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def _environ(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PRE_COMMIT_HOME"] = str(home)
+    env["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), env.get("PATH", "")]
+    )
+    env.pop("PRE_COMMIT", None)
+    return env
+
+
 @pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """One pre-commit store per run: shared by xdist workers (pre-commit locks it)."""
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
+    """Install the hooks once per test run, as a user's repo would get them.
+
+    pre-commit clones this checkout (a snapshot commit, so uncommitted work is
+    tested too) into a shared PRE_COMMIT_HOME and pip-installs the hook
+    environment there once; every test then runs ``pre-commit run`` against it.
+    xdist workers share it through the parent of their base temp dir and a lock.
+    """
     base = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        base = base.parent
-    home = base / "pre-commit-home"
-    home.mkdir(exist_ok=True)
-    return home
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with FileLock(str(shared / "mlqa-hooks.lock")):
+        hooks = HookRepo(shared / "mlqa-hooks.yaml", shared / "pre-commit-home")
+        if hooks.config.exists():
+            return hooks
+        clone = shared / "mlqa-hook-repo"
+        if clone.exists():  # a failed attempt by another worker
+            shutil.rmtree(clone)
+        clone.mkdir()
+        rev = _snapshot(clone)
+        config = {
+            "repos": [
+                {"repo": str(clone), "rev": rev, "hooks": [{"id": i} for i in HOOK_IDS]}
+            ]
+        }
+        pending = shared / "mlqa-hooks.yaml.tmp"
+        pending.write_text(yaml.safe_dump(config), encoding="utf-8")
+        install = subprocess.run(
+            [sys.executable, "-m", "pre_commit", "install-hooks", "--config",
+             str(pending), "--color=never"],
+            cwd=clone, env=_environ(hooks.home), capture_output=True, text=True,
+            check=False, timeout=900,
+        )  # fmt: skip
+        assert install.returncode == 0, install.stdout + install.stderr
+        pending.replace(hooks.config)
+        return hooks
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:
@@ -112,17 +186,15 @@ def make_repo(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def try_repo(repo: Path, home: Path, *hook: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PRE_COMMIT_HOME"] = str(home)
-    env["PATH"] = os.pathsep.join(
-        [str(Path(sys.executable).parent), env.get("PATH", "")]
-    )
-    env.pop("PRE_COMMIT", None)
+def run_hooks(
+    repo: Path, hooks: HookRepo, *hook: str
+) -> subprocess.CompletedProcess[str]:
+    """``pre-commit run [hook] --all-files`` in repo with the installed hooks."""
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), *hook, "--all-files",
-         "--color=never"],
-        cwd=repo, env=env, capture_output=True, text=True, check=False, timeout=900,
+        [sys.executable, "-m", "pre_commit", "run", *hook, "--all-files",
+         "--config", str(hooks.config), "--color=never"],
+        cwd=repo, env=_environ(hooks.home), capture_output=True, text=True,
+        check=False, timeout=900,
     )  # fmt: skip
 
 
@@ -131,10 +203,10 @@ def test_every_hook_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
-def test_hook_on_bad_repo(hook_id: str, tmp_path: Path, pre_commit_home: Path) -> None:
+def test_hook_on_bad_repo(hook_id: str, tmp_path: Path, hook_repo: HookRepo) -> None:
     repo = make_repo(tmp_path, BAD_FILES)
     before = {name: (repo / name).read_text() for name in BAD_FILES}
-    first = try_repo(repo, pre_commit_home, hook_id)
+    first = run_hooks(repo, hook_repo, hook_id)
     output = first.stdout + first.stderr
     marker, fixes = EXPECTED[hook_id]
     assert first.returncode == 1, output
@@ -144,26 +216,26 @@ def test_hook_on_bad_repo(hook_id: str, tmp_path: Path, pre_commit_home: Path) -
     if fixes:
         assert changed, "a fixer hook changed nothing"
         subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-        second = try_repo(repo, pre_commit_home, hook_id)
+        second = run_hooks(repo, hook_repo, hook_id)
         assert second.returncode == 0, second.stdout + second.stderr
     else:
         assert changed == set(), changed
 
 
 def test_isolated_types_hook_cannot_see_torch(
-    tmp_path: Path, pre_commit_home: Path
+    tmp_path: Path, hook_repo: HookRepo
 ) -> None:
     """The isolated hook has no torch: Tensor errors pass silently, the system hook catches them."""
     repo = make_repo(
         tmp_path, {k: v for k, v in BAD_FILES.items() if k != "pkg/typed.py"}
     )
-    isolated = try_repo(repo, pre_commit_home, "mlqa-types")
-    system = try_repo(repo, pre_commit_home, "mlqa-types-system")
+    isolated = run_hooks(repo, hook_repo, "mlqa-types")
+    system = run_hooks(repo, hook_repo, "mlqa-types-system")
     assert isolated.returncode == 0, isolated.stdout
     assert system.returncode == 1 and "Tensor" in system.stdout, system.stdout
 
 
-def test_all_hooks_pass_on_clean_repo(tmp_path: Path, pre_commit_home: Path) -> None:
+def test_all_hooks_pass_on_clean_repo(tmp_path: Path, hook_repo: HookRepo) -> None:
     from mlqa import notebooks
 
     files = dict(CLEAN_FILES)
@@ -173,7 +245,7 @@ def test_all_hooks_pass_on_clean_repo(tmp_path: Path, pre_commit_home: Path) -> 
     files["nb/explore.ipynb"] = nb.read_text()
     nb.unlink()
     repo = make_repo(tmp_path / "repo", files)
-    result = try_repo(repo, pre_commit_home)
+    result = run_hooks(repo, hook_repo)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     for hook in MANIFEST:
@@ -181,27 +253,23 @@ def test_all_hooks_pass_on_clean_repo(tmp_path: Path, pre_commit_home: Path) -> 
     assert "Failed" not in output
 
 
-def test_broken_file_fails_cleanly(tmp_path: Path, pre_commit_home: Path) -> None:
+@pytest.mark.parametrize(
+    "hook_id",
+    ["mlqa-format", "mlqa-lint", "mlqa-docstrings", "mlqa-types", "mlqa-check"],
+)
+def test_broken_file_fails_cleanly(
+    hook_id: str, tmp_path: Path, hook_repo: HookRepo
+) -> None:
     repo = make_repo(
         tmp_path,
         {"pyproject.toml": "[project]\nname = 'x'\n", "bad.py": "def f(:\n    pass\n"},
     )
-    for hook_id in (
-        "mlqa-format",
-        "mlqa-lint",
-        "mlqa-docstrings",
-        "mlqa-types",
-        "mlqa-check",
-    ):
-        result = try_repo(repo, pre_commit_home, hook_id)
-        output = result.stdout + result.stderr
-        assert result.returncode == 1, (
-            hook_id,
-            output,
-        )  # pre-commit maps any failure to 1
-        assert "bad.py:1:" in output, (hook_id, output)
-        assert "Traceback" not in output, (hook_id, output)
-        assert (repo / "bad.py").read_text() == "def f(:\n    pass\n"
+    result = run_hooks(repo, hook_repo, hook_id)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output  # pre-commit maps any failure to 1
+    assert "bad.py:1:" in output, output
+    assert "Traceback" not in output, output
+    assert (repo / "bad.py").read_text() == "def f(:\n    pass\n"
 
 
 def test_every_hook_id_is_documented_in_readme() -> None:
