@@ -3,9 +3,9 @@
 An entry is keyed by the file's path relative to the project root and holds
 the hash of the file's bytes; the cache file's name holds a hash of the mlqa
 version, the rule sources and the config that changes results. A file whose
-bytes hash the same is not parsed again. Writes are atomic (temp file and
-``os.replace``), so concurrent pre-commit batches can only lose an update,
-never corrupt the cache; an unreadable cache is ignored.
+bytes hash the same is not parsed again. Writes are atomic
+(:func:`mlqa.files.write_atomic`), so concurrent pre-commit batches can only
+lose an update, never corrupt the cache; an unreadable cache is ignored.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ class ResultCache:
         """Write the cache atomically; failures (read-only tree) are ignored."""
         if not self.dirty:
             return
-        import tempfile
+        from mlqa.diagnostics import InputError
+        from mlqa.files import write_atomic
 
         root = self.directory.parent
         self.entries = {
@@ -100,21 +101,12 @@ class ResultCache:
             for name, entry in self.entries.items()
             if os.path.exists(name if os.path.isabs(name) else root / name)
         }
-
         try:
             self.directory.mkdir(exist_ok=True)
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Created by mlqa check\n*\n", encoding="utf-8")
-            fd, tmp = tempfile.mkstemp(
-                prefix=".check-", suffix=".tmp", dir=self.directory
-            )
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(self.entries, handle, separators=(",", ":"))
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError:
+            data = json.dumps(self.entries, separators=(",", ":")).encode()
+            write_atomic(self.path, data)
+        except (OSError, InputError):
             pass

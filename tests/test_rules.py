@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mlqa.check import analyze, is_test, matches
+from mlqa.check import analyze
 from mlqa.config import SCHEMA
-from mlqa.rules import docs
+from mlqa.files import is_test, matches
+from mlqa.rules import docs, hyperparameter_apis
 from mlqa.rules.engine import Options, analyze_source, suppressed
-from mlqa.rules.hyperparameters import DEFAULT_NAMES
+from mlqa.rules.hyperparameter_apis import DEFAULT_NAMES
 from mlqa.rules.registry import SECTIONS, all_rules, expand
 from mlqa.rules.resolve import is_literal_number, qualified_name
 
@@ -23,9 +24,8 @@ EXPECT = re.compile(r"#\s*expect:\s*((?:MLQ\d{3}[\s,]*)+)")
 
 
 def _options_for(rel: str) -> Options:
-    test = is_test(rel)
-    config = matches(rel, SCHEMA["config-paths"][2])
-    return Options(DEFAULT_NAMES, not test and not config, not test and not config)
+    exempt = is_test(rel) or matches(rel, SCHEMA["config-paths"][2])
+    return Options(DEFAULT_NAMES, frozenset() if exempt else None)
 
 
 def corpus() -> tuple[Counter[tuple[str, int, str]], Counter[tuple[str, int, str]]]:
@@ -162,8 +162,8 @@ def test_rule_cases(source: str, expected: list[tuple[int, str]]) -> None:
 
 def test_families_can_be_switched_off() -> None:
     source = "m = m.cuda()\nx = g(lr=0.1)\n"
-    assert check(source, hyperparameters=False) == [(1, "MLQ201")]
-    assert check(source, devices=False) == [(2, "MLQ101")]
+    assert check(source, codes=frozenset(expand(["MLQ2"]))) == [(1, "MLQ201")]
+    assert check(source, codes=frozenset(expand(["MLQ1"]))) == [(2, "MLQ101")]
 
 
 def test_extra_hyperparameter_names() -> None:
@@ -277,23 +277,19 @@ def test_rule_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
 
 
 def _regex_starts(source: str, words: frozenset[str]) -> set[int]:
-    from mlqa.rules import engine
-
     backwards = source[::-1]
     found = {
         len(source) - m.end()
-        for m in engine._reversed_pattern(words).finditer(backwards)
+        for m in hyperparameter_apis._reversed_pattern(words).finditer(backwards)
     }
-    for suffix in engine.hyperparameters.API_SUFFIXES:
+    for suffix in hyperparameter_apis.API_SUFFIXES:
         found |= {m.start() for m in re.finditer(rf"{suffix}[ \t]*\(", source)}
     return found
 
 
 def test_find_scan_matches_regex_scan() -> None:
     # Small runs scan with str.find, large ones with a compiled regex: same lines.
-    from mlqa.rules import engine
-
-    words = DEFAULT_NAMES | engine.hyperparameters.API_NAMES
+    words = DEFAULT_NAMES | hyperparameter_apis.API_NAMES
     texts = [p.read_text(encoding="utf-8") for p in sorted(CASES.rglob("*.py"))]
     texts += [
         "lr=1",
@@ -306,5 +302,7 @@ def test_find_scan_matches_regex_scan() -> None:
     ]
     for text in texts:
         regex = {text.count("\n", 0, s) for s in _regex_starts(text, words)}
-        found = {text.count("\n", 0, s) for s in engine._find_words(text, words)}
+        found = {
+            text.count("\n", 0, s) for s in hyperparameter_apis._find_words(text, words)
+        }
         assert found == regex

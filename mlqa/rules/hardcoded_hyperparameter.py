@@ -1,0 +1,132 @@
+"""MLQ101 hardcoded-hyperparameter: a literal number passed as a hyperparameter keyword."""
+
+from __future__ import annotations
+
+import ast
+
+from mlqa.rules import hyperparameter_constant
+from mlqa.rules.context import FileContext, State
+from mlqa.rules.hyperparameter_apis import (
+    DROPOUT_ARGS,
+    ESTIMATOR_NAMES,
+    NORM_ARGS,
+    USE_CONFIG,
+    call_target,
+    is_zero,
+    scan_calls,
+    show,
+)
+from mlqa.rules.registry import Rule, define, register
+
+RULE = define(
+    Rule(
+        "MLQ101",
+        "hardcoded-hyperparameter",
+        "Literal number passed as a hyperparameter keyword (lr=1e-3, batch_size=64).",
+        """## What it does
+Flags a literal number (`1e-3`, `-0.1`, `(0.9, 0.999)`, `2 ** 10`) passed as a
+keyword argument whose name is a hyperparameter: `lr`, `learning_rate`,
+`momentum`, `weight_decay`, `betas`, `batch_size`, `epochs`, `max_epochs`,
+`num_train_epochs`, `max_steps`, `warmup_steps`, `gamma`, `step_size`,
+`T_max`, `label_smoothing`, `max_norm`, `gradient_clip_val`,
+`accumulate_grad_batches`, `n_estimators`, `max_depth`, `num_leaves`,
+`subsample`, `dropout` and more (add your own with `hyperparameter-names` in
+`[tool.mlqa]`). Names that are common outside ML (`alpha`, `C`, `eps`, `p`,
+`tol`, `max_iter`) are flagged only at recognised training APIs (torch
+optimizers and schedulers, sklearn, xgboost, lightgbm), so `plt.plot(alpha=0.5)`
+and `F.layer_norm(x, shape, eps=1e-5)` are not. Also covers
+`functools.partial(optim.SGD, lr=0.1)` and optimizer parameter groups.
+
+Not flagged: arguments of private helpers (`self._run(batch_size=1)`),
+argparse/click/typer defaults, function parameter defaults,
+fields of dataclass/attrs/pydantic/NamedTuple config classes, values read from
+config objects (`cfg.lr`, `args.lr`, `params["lr"]`), config dicts
+(`dict(lr=0.1)`), files matching `config-paths` and tests. Normalisation
+layers' `momentum`/`eps` (`nn.BatchNorm2d(c, momentum=0.01)`) and a dropout of
+zero (`dropout=0.0`: no dropout) are architecture, not tuned values.
+
+## Why is this bad?
+A hyperparameter buried in training code can only be changed by editing the
+code: it cannot be swept, it is not logged with the run, and the experiment
+cannot be reproduced from its config. "If you could conceivably want to tweak
+a parameter, make it a command line argument."
+
+## Example
+```python
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+loader = DataLoader(dataset, batch_size=64, shuffle=True)
+trainer = pl.Trainer(max_epochs=10, gradient_clip_val=0.5)
+```
+""" + USE_CONFIG,
+    )
+)
+
+
+def _setting(
+    ctx: FileContext, value: ast.expr, name: str, state: State, where: str
+) -> None:
+    hyperparameter_constant.check_setting(
+        ctx,
+        value,
+        state,
+        RULE,
+        f"hardcoded hyperparameter {name}={show(value)}{where}; "
+        "read it from config or the command line",
+        f"hyperparameter {name}",
+    )
+
+
+@register(ast.Call, rules=(RULE, hyperparameter_constant.RULE), scan=scan_calls)
+def check_keywords(ctx: FileContext, node: ast.Call, state: State) -> None:
+    """Check a call's hyperparameter keywords and optimizer parameter groups.
+
+    Args:
+        ctx: The file.
+        node: The call.
+        state: Where the walk is.
+    """
+    if state.in_config:
+        return
+    target = call_target(ctx, node)
+    if target is None:
+        return
+    api, names = target.api, ctx.options.hyperparameter_names
+    for kw in node.keywords:
+        arg = kw.arg
+        if arg is None or (target.norm and arg in NORM_ARGS):
+            continue
+        if arg in DROPOUT_ARGS and is_zero(kw.value):
+            continue
+        if arg in names or (
+            api is not None
+            and (arg in api.keywords or arg in api.positional or arg in ESTIMATOR_NAMES)
+        ):
+            _setting(ctx, kw.value, arg, state, f" in {target.callee}()")
+    if api is not None and api.positional[:2] == (None, "lr") and target.args:
+        _param_groups(ctx, target.args[0], target.callee, state)
+
+
+def _param_groups(
+    ctx: FileContext, groups: ast.expr, callee: str, state: State
+) -> None:
+    # Optimizer parameter groups: [{"params": ..., "lr": 1e-3}, dict(params=..., lr=...)]
+    if not isinstance(groups, (ast.List, ast.Tuple)):
+        return
+    names = ctx.options.hyperparameter_names
+    for group in groups.elts:
+        pairs: list[tuple[str, ast.expr]] = []
+        if isinstance(group, ast.Dict):
+            pairs = [
+                (k.value, v)
+                for k, v in zip(group.keys, group.values, strict=True)
+                if isinstance(k, ast.Constant) and isinstance(k.value, str)
+            ]
+        elif (
+            isinstance(group, ast.Call)
+            and isinstance(group.func, ast.Name)
+            and group.func.id == "dict"
+        ):
+            pairs = [(kw.arg, kw.value) for kw in group.keywords if kw.arg]
+        for key, value in pairs:
+            if key in names or key in ("eps", "alpha"):
+                _setting(ctx, value, key, state, f" in a {callee}() group")
