@@ -197,7 +197,7 @@ def _sarif(findings: Sequence[Finding], rules: Mapping[str, str]) -> dict[str, A
                     "driver": {
                         "name": "mlqa",
                         "version": __version__,
-                        "informationUri": "https://pypi.org/project/mlqa/",
+                        "informationUri": "https://pypi.org/project/mlqa-toolkit/",
                         "rules": [
                             {
                                 "id": code,
