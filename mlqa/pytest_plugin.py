@@ -13,17 +13,41 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from mlqa.testing.battery import ModelSpec
-
 #: Device names accepted by --mlqa-devices (checked for availability later).
-_DEVICE = re.compile(r"^[a-z][a-z0-9_]*(:\d+)?$")
+_DEVICE = re.compile(r"^([a-z][a-z0-9_]*)(:\d+)?$")
+#: torch's device types (``torch.device("gpu")`` lists them); others are asked of torch.
+TORCH_DEVICE_TYPES = frozenset(
+    [
+        "cpu",
+        "cuda",
+        "ipu",
+        "xpu",
+        "mkldnn",
+        "opengl",
+        "opencl",
+        "ideep",
+        "hip",
+        "ve",
+        "fpga",
+        "maia",
+        "xla",
+        "lazy",
+        "vulkan",
+        "mps",
+        "meta",
+        "hpu",
+        "mtia",
+        "privateuseone",
+    ]
+)
+#: Common names that are not torch device types, and what to write instead.
+_DEVICE_HINTS = {"gpu": "cuda", "cuda0": "cuda:0", "nvidia": "cuda", "metal": "mps"}
 _DEVICES_KEY = pytest.StashKey[list[str]]()
+_ABSENT_KEY = pytest.StashKey[list[tuple[str, str]]]()
 PREFIX = "mlqa"
 
 
@@ -41,15 +65,31 @@ def _seed(value: str) -> int:
     return seed
 
 
+def _torch_device_type(name: str) -> bool:
+    """Ask torch whether ``name`` is a device type (a renamed private-use backend)."""
+    import torch
+
+    try:
+        torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _devices(value: str) -> list[str]:
     if value == "auto":
         return []
     devices = [d.strip() for d in value.split(",")]
     for device in devices:
-        if not _DEVICE.match(device):
-            raise argparse.ArgumentTypeError(
-                f"--mlqa-devices={value!r}: {device!r} is not a device (use 'auto' or e.g. 'cpu,cuda:0')"
-            )
+        match = _DEVICE.match(device)
+        if match and (match[1] in TORCH_DEVICE_TYPES or _torch_device_type(match[1])):
+            continue
+        hint = _DEVICE_HINTS.get(device.lower())
+        suggestion = f"did you mean {hint!r}? " if hint else ""
+        raise argparse.ArgumentTypeError(
+            f"--mlqa-devices={value!r}: {device!r} is not a torch device "
+            f"({suggestion}use 'auto' or a list such as 'cpu,cuda:0')"
+        )
     return list(dict.fromkeys(devices))
 
 
@@ -92,7 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "mlqa: an item of the mlqa model battery (pytest --mlqa)"
     )
-    if config.getoption("mlqa"):
+    if config.getoption("mlqa") or config.getoption("mlqa_devices"):
         config.pluginmanager.register(_Summary(config), "mlqa-summary")
 
 
@@ -117,6 +157,28 @@ def devices(config: pytest.Config) -> list[str]:
                 chosen.append("mps")
         config.stash[_DEVICES_KEY] = chosen
     return config.stash[_DEVICES_KEY]
+
+
+def absent_devices(config: pytest.Config) -> list[tuple[str, str]]:
+    """Return the devices asked for with ``--mlqa-devices`` that are not usable here.
+
+    Args:
+        config: pytest's config.
+
+    Returns:
+        ``(device, reason)`` pairs; empty without ``--mlqa-devices``.
+    """
+    if _ABSENT_KEY not in config.stash:
+        absent: list[tuple[str, str]] = []
+        if config.getoption("mlqa_devices"):
+            from mlqa.testing.device import device_unavailable
+
+            for device in devices(config):
+                reason = device_unavailable(device)
+                if reason is not None:
+                    absent.append((device, reason))
+        config.stash[_ABSENT_KEY] = absent
+    return config.stash[_ABSENT_KEY]
 
 
 # -- fixtures ---------------------------------------------------------------------------
@@ -193,162 +255,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # -- the battery ------------------------------------------------------------------------
 
 
-class _MlqaCollector(pytest.Collector):
-    """A collector whose config errors are reported as their one line."""
-
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> Any:
-        """Report a config error as its one line.
-
-        Args:
-            excinfo: The failure.
-            style: The traceback style (pytest's collectors use their own).
-
-        Returns:
-            The report.
-        """
-        return _config_failure(excinfo) or super().repr_failure(excinfo)
-
-
-class MlqaBattery(_MlqaCollector):
-    """The root of the battery: one child per ``[tool.mlqa.models.<name>]`` table."""
-
-    def collect(self) -> list[pytest.Item | pytest.Collector]:
-        """Read the config and make one collector per model.
-
-        Returns:
-            The model collectors.
-        """
-        from mlqa.config import load
-        from mlqa.testing.battery import model_names
-
-        config = load(self.config.rootpath)
-        return [
-            MlqaModel.from_parent(
-                self, name=name, nodeid=f"{PREFIX}::{name}", mlqa_config=config
-            )
-            for name in model_names(config)
-        ]
-
-
-class MlqaModel(_MlqaCollector):
-    """One model table: validated on collection, one item per check.
-
-    Args:
-        mlqa_config: The project config.
-        **kwargs: For pytest's Collector.
-    """
-
-    def __init__(self, *, mlqa_config: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.mlqa_config = mlqa_config
-
-    def collect(self) -> list[pytest.Item | pytest.Collector]:
-        """Validate the table and make its items.
-
-        Returns:
-            One item per check (device parity: one per accelerator).
-        """
-        from mlqa.testing.battery import accelerators, load_spec
-
-        spec = load_spec(self.mlqa_config, self.name)
-        items: list[pytest.Item | pytest.Collector] = []
-        for check in spec.checks:
-            targets: list[str | None] = [None]
-            if check == "device_parity":
-                present = accelerators(devices(self.config))
-                targets = (
-                    list(present)
-                    if len(present) > 1
-                    else [present[0] if present else None]
-                )
-            for target in targets:
-                name = (
-                    check
-                    if target is None or len(targets) == 1
-                    else f"{check}[{target}]"
-                )
-                items.append(
-                    MlqaItem.from_parent(
-                        self, name=name, spec=spec, check=check, device=target
-                    )
-                )
-        return items
-
-
-def _config_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
-    from mlqa.diagnostics import InputError
-    from mlqa.testing.battery import display_path
-
-    error = excinfo.value
-    if not isinstance(error, InputError):
-        return None
-    return str(
-        InputError(
-            display_path(Path(error.path)), error.message, error.line, error.column
-        )
-    )
-
-
-class MlqaItem(pytest.Item):
-    """One check of one model: ``mlqa::<name>::<check>``.
-
-    Args:
-        spec: The model.
-        check: The check's name.
-        device: The device for device parity (None: CUDA, skipped when absent).
-        **kwargs: For pytest's Item.
-    """
-
-    def __init__(
-        self, *, spec: ModelSpec, check: str, device: str | None, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.spec = spec
-        self.check = check
-        self.device = device
-        self.add_marker("mlqa")
-
-    def runtest(self) -> None:
-        """Run the check."""
-        from mlqa.testing.battery import run_check
-
-        run_check(
-            self.spec,
-            self.check,
-            seed=self.config.getoption("mlqa_seed"),
-            device=self.device or "cuda",
-        )
-
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> Any:
-        """Show a failed check's report without the traceback through mlqa.
-
-        Args:
-            excinfo: The failure.
-            style: The traceback style.
-
-        Returns:
-            The report.
-        """
-        if isinstance(excinfo.value, AssertionError) and str(excinfo.value).startswith(
-            "mlqa"
-        ):
-            return f"model {self.spec.name!r}: {excinfo.value}"
-        return super().repr_failure(excinfo, style)
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        """Point reports at the model's table in pyproject.toml.
-
-        Returns:
-            The path, the 0-based line and the item's name.
-        """
-        path, line = self.spec.source
-        return path, None if line is None else line - 1, self.nodeid
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
@@ -362,12 +268,14 @@ def pytest_collection_modifyitems(
     """
     if not config.getoption("mlqa"):
         return
+    from mlqa.testing.battery_nodes import MlqaBattery
+
     root = MlqaBattery.from_parent(session, name=PREFIX, nodeid=PREFIX)
     items.extend(session.genitems(root))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    """Print the seed and the devices when ``--mlqa`` is on.
+    """Print the seed and the devices when ``--mlqa`` or ``--mlqa-devices`` is given.
 
     Args:
         config: pytest's config.
@@ -375,14 +283,21 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     Returns:
         The header line, or None.
     """
-    if not config.getoption("mlqa"):
+    if not (config.getoption("mlqa") or config.getoption("mlqa_devices")):
         return None
     seed = config.getoption("mlqa_seed")
-    return f"mlqa: seed={seed} (--mlqa-seed={seed} to repeat), devices={','.join(devices(config))}"
+    absent = [device for device, _ in absent_devices(config)]
+    note = f" (ABSENT here: {','.join(absent)})" if absent else ""
+    return (
+        f"mlqa: seed={seed} (--mlqa-seed={seed} to repeat), "
+        f"devices={','.join(devices(config))}{note}"
+    )
 
 
 class _Summary:
-    """Collects the battery's outcomes and prints them at the end (``--mlqa`` only).
+    """Prints the battery's outcomes and the absent devices at the end.
+
+    Registered with ``--mlqa`` or ``--mlqa-devices``.
 
     Args:
         config: pytest's config.
@@ -391,6 +306,7 @@ class _Summary:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results: dict[str, dict[str, str]] = {}
+        self.errors: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record the outcome of a battery item's phase.
@@ -400,9 +316,12 @@ class _Summary:
         """
         if not report.nodeid.startswith(f"{PREFIX}::"):
             return
-        _, model, check = report.nodeid.split("::", 2)
+        model, _, check = report.nodeid.removeprefix(f"{PREFIX}::").partition("::")
         results = self.results.setdefault(model, {})
-        if report.failed:
+        if report.failed and report.when != "call":
+            results[check or "config"] = "error"
+            self.errors[model] = report.longreprtext.strip().splitlines()[-1]
+        elif report.failed:
             results[check] = "failed"
         elif report.skipped:
             results[check] = "skipped"
@@ -410,11 +329,22 @@ class _Summary:
             results.setdefault(check, "passed")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """Print one line per model.
+        """Print one line per model, then the devices asked for but absent.
 
         Args:
             terminalreporter: pytest's terminal reporter.
         """
+        if self.config.getoption("mlqa"):
+            self._models(terminalreporter)
+        for device, reason in absent_devices(self.config):
+            terminalreporter.write_line(
+                f"mlqa: WARNING: --mlqa-devices asked for {device}, which is absent "
+                f"here ({reason}): its tests were SKIPPED, nothing ran on {device}",
+                yellow=True,
+                bold=True,
+            )
+
+    def _models(self, terminalreporter: Any) -> None:
         terminalreporter.write_sep("-", "mlqa model checks")
         if not self.results:
             terminalreporter.write_line(
@@ -422,6 +352,13 @@ class _Summary:
             )
             return
         for model, checks in self.results.items():
+            if model in self.errors:
+                what = "the [tool.mlqa] table" if model == "config" else "its table"
+                terminalreporter.write_line(
+                    f"{model}: NOT RUN, {what} is invalid: {self.errors[model]}",
+                    red=True,
+                )
+                continue
             by_outcome: dict[str, list[str]] = {}
             for check, outcome in checks.items():
                 by_outcome.setdefault(outcome, []).append(check)

@@ -1,9 +1,10 @@
 """The zero-test battery: ``[tool.mlqa.models.<name>]`` tables turned into checks.
 
 This module validates the tables without importing torch (the user's own
-modules may, when their ``module:callable`` references are resolved) and runs
-one check of one model on request. The pytest plugin turns every (model, check)
-pair into a test item ``mlqa::<name>::<check>``.
+modules may, when their ``module:callable`` references are resolved);
+:mod:`mlqa.testing.battery_items` runs one check of one model on request. The
+pytest plugin turns every (model, check) pair into a test item
+``mlqa::<name>::<check>``.
 
 A table::
 
@@ -12,9 +13,14 @@ A table::
     batch = "mypkg.data:tiny_batch"        # () -> (inputs, targets)
     loss = "torch.nn.functional:cross_entropy"  # (outputs, targets) -> scalar
     output_shape = ["B", 10]               # ints, names, "*" for any size
+    output_dtype = "float32"               # checked with output_shape
+    batch_sizes = [1, 2]                   # extra batch sizes for output_shape
     loss_at_init = 2.302585                # or {expected = 2.3026, rtol = 0.1}
+    causal_dim = 1                         # adds the causal check
+    frozen = ["encoder.*"]                 # parameters meant to stay frozen
+    tied = [["tok.weight", "head.weight"]] # parameters meant to be shared
     checks = ["params_update", "overfit"]  # default: every check that applies
-    overfit = {max_steps = 100, target_loss = 0.05}
+    overfit = {max_steps = 100, target_ratio = 0.1}
     optimizer = "mypkg.train:make_optimizer"  # (params) -> optimizer; default Adam
 """
 
@@ -39,13 +45,52 @@ CHECKS = (
     "loss_at_init",
     "overfit",
     "batch_independent",
+    "eval_mode",
+    "dtype_consistent",
+    "causal",
+    "checkpoint_roundtrip",
+    "shared_params",
     "deterministic",
     "device_parity",
 )
 REQUIRED = ("factory", "batch", "loss")
-OPTIONAL = ("output_shape", "loss_at_init", "checks", "overfit", "optimizer")
-#: Checks that only run when their setting is given.
-NEEDS = {"output_shape": "output_shape", "loss_at_init": "loss_at_init"}
+OPTIONAL = (
+    "output_shape",
+    "output_dtype",
+    "batch_sizes",
+    "loss_at_init",
+    "causal_dim",
+    "frozen",
+    "tied",
+    "checks",
+    "overfit",
+    "optimizer",
+)
+#: Checks that are on by default only when their setting is given.
+NEEDS = {
+    "output_shape": "output_shape",
+    "loss_at_init": "loss_at_init",
+    "causal": "causal_dim",
+}
+#: Checks that cannot run at all without their setting (``causal`` defaults to dim 1).
+REQUIRES = ("output_shape", "loss_at_init")
+#: Keys of the ``overfit`` table.
+OVERFIT_KEYS = ("max_steps", "target_loss", "target_ratio")
+#: ``output_dtype`` values (torch dtype names).
+DTYPES = (
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "bool",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +108,11 @@ class ModelSpec:
         overfit: Keyword arguments for assert_overfits_batch.
         optimizer: ``optimizer(params)``, or None for each check's default.
         source: ``(pyproject path, line)`` of the table, for reports.
+        output_dtype: The expected output dtype name (``"float32"``), if given.
+        batch_sizes: Extra batch sizes for output_shape; None for its default.
+        causal_dim: The sequence dimension for the causal check.
+        frozen: Name patterns of parameters meant to stay frozen; None: undeclared.
+        tied: Groups of parameter names meant to be one shared parameter.
     """
 
     name: str
@@ -75,6 +125,11 @@ class ModelSpec:
     overfit: Mapping[str, Any] = field(default_factory=dict)
     optimizer: Callable[[Any], Any] | None = None
     source: tuple[Path, int | None] = (Path("pyproject.toml"), None)
+    output_dtype: str | None = None
+    batch_sizes: tuple[int, ...] | None = None
+    causal_dim: int = 1
+    frozen: tuple[str, ...] | None = None
+    tied: tuple[tuple[str, ...], ...] = ()
 
 
 class _Table:
@@ -212,13 +267,14 @@ def _loss_at_init(table: _Table, value: object) -> tuple[float, float | None]:
 def _overfit(table: _Table, value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise table.error(
-            "overfit", f"must be a table {{max_steps, target_loss}}, got {value!r}"
+            "overfit",
+            f"must be a table {{max_steps, target_loss, target_ratio}}, got {value!r}",
         )
-    unknown = set(value) - {"max_steps", "target_loss"}
+    unknown = set(value) - set(OVERFIT_KEYS)
     if unknown:
         raise table.error(
             "overfit",
-            f"unknown key(s) {', '.join(sorted(unknown))} (known: max_steps, target_loss)",
+            f"unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(OVERFIT_KEYS)})",
         )
     steps = value.get("max_steps", 1)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -229,7 +285,68 @@ def _overfit(table: _Table, value: object) -> dict[str, Any]:
         raise table.error(
             "overfit", f"target_loss must be a number, got {value['target_loss']!r}"
         )
+    ratio = value.get("target_ratio", 0.0)
+    if not _number(ratio) or not 0 <= ratio < 1:
+        raise table.error(
+            "overfit", f"target_ratio must be a number in [0, 1), got {ratio!r}"
+        )
+    if "target_loss" in value and "target_ratio" in value:
+        raise table.error("overfit", "give target_loss or target_ratio, not both")
     return dict(value)
+
+
+def _output_dtype(table: _Table, value: object) -> str:
+    name = value.removeprefix("torch.") if isinstance(value, str) else None
+    if name not in DTYPES:
+        raise table.error(
+            "output_dtype",
+            f"must be a dtype name such as \"float32\" (known: {', '.join(DTYPES)}), got {value!r}",
+        )
+    return name
+
+
+def _batch_sizes(table: _Table, value: object) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in value
+    ):
+        raise table.error(
+            "batch_sizes",
+            f"must be a list of positive batch sizes, e.g. [1, 2] ([] for none), got {value!r}",
+        )
+    return tuple(value)
+
+
+def _causal_dim(table: _Table, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise table.error(
+            "causal_dim",
+            f"must be the integer dimension of the sequence, e.g. 1, got {value!r}",
+        )
+    return value
+
+
+def _frozen(table: _Table, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise table.error(
+            "frozen",
+            f'must be a list of parameter name patterns, e.g. ["encoder.*"] ([] for none), got {value!r}',
+        )
+    return tuple(value)
+
+
+def _tied(table: _Table, value: object) -> tuple[tuple[str, ...], ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(group, list)
+        and len(group) >= 2
+        and all(isinstance(n, str) for n in group)
+        for group in value
+    ):
+        raise table.error(
+            "tied",
+            "must be a list of groups of parameter names, e.g. "
+            f'[["tok.weight", "head.weight"]], got {value!r}',
+        )
+    return tuple(tuple(group) for group in value)
 
 
 def _checks(table: _Table, raw: Mapping[str, Any]) -> tuple[str, ...]:
@@ -243,7 +360,7 @@ def _checks(table: _Table, raw: Mapping[str, Any]) -> tuple[str, ...]:
             raise table.error(
                 "checks", f"unknown check {name!r} (known: {', '.join(CHECKS)})"
             )
-        if name in NEEDS and NEEDS[name] not in raw:
+        if name in REQUIRES and NEEDS[name] not in raw:
             raise table.error("checks", f"{name!r} needs the {NEEDS[name]} key")
     return tuple(c for c in CHECKS if c in value)
 
@@ -279,34 +396,38 @@ def model_spec(config: Config, name: str, raw: object, text: str = "") -> ModelS
     table = _Table(config, name, text)
     table_dict = _check_keys(table, raw)
     checks = _checks(table, table_dict)
+    if "output_dtype" in table_dict and "output_shape" not in table_dict:
+        raise table.error(
+            "output_dtype",
+            'is checked with the output shape: add output_shape (e.g. ["B", "*"])',
+        )
     loss: Callable[..., Any] = _callable(table, table_dict, "loss")
     if isinstance(loss, type):
         loss = loss()
+
+    def optional(key: str, parse: Callable[[_Table, object], Any]) -> Any:
+        return parse(table, table_dict[key]) if key in table_dict else None
+
     return ModelSpec(
         name=name,
         factory=_callable(table, table_dict, "factory"),
         batch=_callable(table, table_dict, "batch"),
         loss=loss,
         checks=checks,
-        output_shape=(
-            _shape(table, table_dict["output_shape"])
-            if "output_shape" in table_dict
-            else None
-        ),
-        loss_at_init=(
-            _loss_at_init(table, table_dict["loss_at_init"])
-            if "loss_at_init" in table_dict
-            else None
-        ),
-        overfit=(
-            _overfit(table, table_dict["overfit"]) if "overfit" in table_dict else {}
-        ),
+        output_shape=optional("output_shape", _shape),
+        loss_at_init=optional("loss_at_init", _loss_at_init),
+        overfit=optional("overfit", _overfit) or {},
         optimizer=(
             _callable(table, table_dict, "optimizer")
             if "optimizer" in table_dict
             else None
         ),
         source=(table.path, table.line()),
+        output_dtype=optional("output_dtype", _output_dtype),
+        batch_sizes=optional("batch_sizes", _batch_sizes),
+        causal_dim=_causal_dim(table, table_dict.get("causal_dim", 1)),
+        frozen=optional("frozen", _frozen),
+        tied=optional("tied", _tied) or (),
     )
 
 
@@ -334,91 +455,6 @@ def load_spec(config: Config, name: str) -> ModelSpec:
     """
     text = config.pyproject.read_text(encoding="utf-8") if config.pyproject else ""
     return model_spec(config, name, config.get("models")[name], text)
-
-
-def _build(spec: ModelSpec) -> tuple[Any, Any]:
-    from torch import nn
-
-    model = spec.factory()
-    if not isinstance(model, nn.Module):
-        raise AssertionError(
-            f"mlqa: factory of model {spec.name!r} returned {type(model).__name__}, not an nn.Module"
-        )
-    batch = spec.batch()
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise AssertionError(
-            f"mlqa: batch of model {spec.name!r} returned {type(batch).__name__}, not (inputs, targets)"
-        )
-    return model, batch
-
-
-def run_check(
-    spec: ModelSpec, check: str, *, seed: int = 0, device: str = "cuda"
-) -> None:
-    """Run one check of one model, seeded, restoring global state afterwards.
-
-    Args:
-        spec: The model.
-        check: A name from CHECKS.
-        seed: Seeds Python, NumPy and torch before the model and batch are built.
-        device: The device for ``device_parity``.
-
-    Raises:
-        ValueError: For an unknown check name.
-    """
-    from mlqa.testing._state import preserved_state, seed_everything
-    from mlqa.testing.determinism import assert_deterministic
-    from mlqa.testing.device import assert_device_parity
-    from mlqa.testing.independence import assert_batch_independent
-    from mlqa.testing.init_loss import INIT_RTOL, assert_loss_at_init
-    from mlqa.testing.shape import assert_output_shape
-    from mlqa.testing.training import (
-        OVERFIT_MAX_STEPS,
-        OVERFIT_TARGET_LOSS,
-        assert_finite,
-        assert_overfits_batch,
-        assert_params_update,
-    )
-
-    if check not in CHECKS:
-        raise ValueError(f"check={check!r} must be one of {', '.join(CHECKS)}")
-    with preserved_state():
-        seed_everything(seed)
-        model, batch = _build(spec)
-        inputs = batch[0]
-        opt = spec.optimizer
-        if check == "output_shape":
-            assert spec.output_shape is not None
-            assert_output_shape(model, inputs, spec.output_shape)
-        elif check == "finite":
-            assert_finite(model, batch, spec.loss)
-        elif check == "params_update":
-            assert_params_update(model, batch, spec.loss, optimizer_factory=opt)
-        elif check == "loss_at_init":
-            assert spec.loss_at_init is not None
-            expected, rtol = spec.loss_at_init
-            assert_loss_at_init(
-                model,
-                batch,
-                spec.loss,
-                expected,
-                rtol=INIT_RTOL if rtol is None else rtol,
-            )
-        elif check == "overfit":
-            assert_overfits_batch(
-                model,
-                batch,
-                spec.loss,
-                max_steps=int(spec.overfit.get("max_steps", OVERFIT_MAX_STEPS)),
-                target_loss=float(spec.overfit.get("target_loss", OVERFIT_TARGET_LOSS)),
-                optimizer_factory=opt,
-            )
-        elif check == "batch_independent":
-            assert_batch_independent(model, inputs)
-        elif check == "deterministic":
-            assert_deterministic(spec.factory, batch, spec.loss, seed=seed)
-        else:
-            assert_device_parity(model, inputs, device=device)
 
 
 def accelerators(devices: Sequence[str]) -> list[str]:
