@@ -258,6 +258,19 @@ def mismatch(
     )
 
 
+def crash(exc: BaseException) -> str:
+    """Describe an exception in one line, for a report.
+
+    Args:
+        exc: The exception a model raised.
+
+    Returns:
+        ``IndexError: index 1 is out of bounds ...`` (its first line).
+    """
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
 def batch_size(inputs: Any) -> int:
     """Return the leading dimension of the first tensor in ``inputs``.
 

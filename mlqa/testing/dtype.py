@@ -64,6 +64,10 @@ def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
+    # a tensor brought in from outside (torch.from_numpy, torch.tensor(data)) is
+    # like an input: judged by what forward() computes from it, not itself
+    lifts = {torch.ops.aten.lift_fresh, torch.ops.aten.lift_fresh_copy}
+
     class DtypeTracer(TorchDispatchMode):  # type: ignore[no-untyped-call]
         def __torch_dispatch__(
             self,
@@ -73,6 +77,8 @@ def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
             kwargs: dict[str, Any] | None = None,
         ) -> Any:
             result = func(*args, **(kwargs or {}))
+            if func.overloadpacket in lifts:
+                return result
             wrong = [
                 t.dtype
                 for _, t in iter_tensors(result)

@@ -11,6 +11,7 @@ from mlqa.testing._core import (
     call_model,
     check,
     compute_loss,
+    crash,
     describe,
     eval_forward,
     fail,
@@ -145,7 +146,11 @@ def _edge_problems(model: nn.Module, inputs: Any) -> tuple[list[str], str | None
     problems = []
     module = None
     for label, variant in edge_case_inputs(inputs):
-        outputs = eval_forward(copy, variant)
+        try:
+            outputs = eval_forward(copy, variant)
+        except Exception as exc:  # noqa: BLE001 - a crash on an edge case is a finding
+            problems.append(f"with {label} (eval mode), forward() raised {crash(exc)}")
+            continue
         tensors = [t for _, t in iter_tensors(outputs) if t.is_floating_point()]
         if not tensors or bool(
             torch.stack(

@@ -8,6 +8,7 @@ from mlqa.testing._core import (
     batch_size,
     call_model,
     check,
+    crash,
     fail,
     fresh_copy,
     iter_tensors,
@@ -211,10 +212,13 @@ def _batch_of_one(model: nn.Module, inputs: Any, size: int, base: Outputs) -> li
     """Run sample 0 alone; its output must match its row of the full batch."""
     import torch
 
-    with torch.no_grad():
-        alone = dict(
-            iter_tensors(_forward(model, slice_batch(inputs, size, 1)), "output")
-        )
+    try:
+        with torch.no_grad():
+            alone = dict(
+                iter_tensors(_forward(model, slice_batch(inputs, size, 1)), "output")
+            )
+    except Exception as exc:  # noqa: BLE001 - a crash on a batch of one is the finding
+        return [f"with a batch of one (inputs[:1]) forward() raised {crash(exc)}"]
     problems = []
     for path, full in base:
         want = (1, *full.shape[1:])

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlqa.testing._core import (
+    CheckFailure,
     batch_size,
     check,
+    crash,
     describe,
     eval_forward,
     fail,
@@ -130,14 +132,20 @@ def assert_output_shape(
     copy = fresh_copy(model, train=False)
     output = _output(copy, inputs, pattern)
     runs: list[tuple[str, int | None, torch.Tensor]] = [("", None, output)]
+    problems = []
     if pattern and isinstance(pattern[0], str):
         full = batch_size(inputs)
         for extra in sorted({n for n in sizes if n < full}):
-            sliced = _output(copy, slice_batch(inputs, full, extra), pattern)
-            runs.append(
-                (f"with a batch of {extra} (inputs[:{extra}]): ", extra, sliced)
-            )
-    problems = []
+            label = f"with a batch of {extra} (inputs[:{extra}]): "
+            try:
+                sliced = _output(copy, slice_batch(inputs, full, extra), pattern)
+            except CheckFailure as failure:
+                problems += [label + p for p in failure.problems]
+                continue
+            except Exception as exc:  # noqa: BLE001 - a crash is the finding
+                problems.append(f"{label}forward() raised {crash(exc)}")
+                continue
+            runs.append((label, extra, sliced))
     for label, size, out in runs:
         shape = tuple(out.shape)
         found = shape_problems(shape, pattern)
