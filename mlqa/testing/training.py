@@ -1,9 +1,13 @@
-"""Checks that take training steps: finite values, parameters that move, a batch that can be fit."""
+"""Checks that take training steps: parameters that move, a batch that can be fit.
+
+``assert_finite`` lives in :mod:`mlqa.testing.finite` (re-exported here).
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlqa.testing._core import (
@@ -13,11 +17,11 @@ from mlqa.testing._core import (
     describe,
     fail,
     fresh_copy,
-    iter_tensors,
     make_optimizer,
     sparkline,
     unpack_batch,
 )
+from mlqa.testing.finite import assert_finite as assert_finite
 
 if TYPE_CHECKING:
     import torch
@@ -36,132 +40,42 @@ OVERFIT_MAX_STEPS = 300
 OVERFIT_TARGET_RATIO = 0.3
 
 
-def nonfinite_summary(tensor: torch.Tensor) -> str | None:
-    """Describe the NaN/inf values of a tensor, or None when it is all finite.
-
-    Args:
-        tensor: Any tensor; non-floating tensors are always finite.
-
-    Returns:
-        ``"3 NaN, 1 inf of 80 values (first at (0, 2))"`` or None.
-    """
-    import torch
-
-    if not (tensor.is_floating_point() or tensor.is_complex()):
+def _declared_frozen(
+    params: dict[str, torch.nn.Parameter], frozen: Sequence[str] | None
+) -> dict[str, str] | None:
+    """Map each parameter a ``frozen`` pattern matches to that pattern."""
+    if frozen is None:
         return None
-    finite = torch.isfinite(tensor)
-    if bool(finite.all()):
-        return None
-    nan = int(torch.isnan(tensor).sum())
-    inf = int((~finite).sum()) - nan
-    parts = [f"{count} {kind}" for count, kind in ((nan, "NaN"), (inf, "inf")) if count]
-    first = tuple(int(i) for i in (~finite).nonzero()[0].tolist())
-    return f"{', '.join(parts)} of {tensor.numel()} values (first at {first})"
+    if isinstance(frozen, str):
+        raise ValueError(f"frozen={frozen!r} must be a list of name patterns")
+    declared: dict[str, str] = {}
+    for pattern in frozen:
+        found = [
+            name
+            for name in params
+            if fnmatch.fnmatchcase(name, pattern) or name.startswith(f"{pattern}.")
+        ]
+        if not found:
+            raise ValueError(f"frozen pattern {pattern!r} matches no parameter")
+        for name in found:
+            declared.setdefault(name, pattern)
+    return declared
 
 
-def first_nonfinite_module(model: nn.Module, inputs: Any) -> str | None:
-    """Find the first submodule whose forward output is not finite.
-
-    Args:
-        model: The module (already a copy).
-        inputs: Its inputs.
-
-    Returns:
-        ``"'encoder.2' (ReLU)"`` or None when every module output is finite.
-    """
-    import torch
-
-    found: list[str] = []
-
-    def hook(name: str) -> Callable[[Any, Any, Any], None]:
-        def record(module: Any, args: Any, output: Any) -> None:
-            if found:
-                return
-            for _, tensor in iter_tensors(output):
-                if nonfinite_summary(tensor):
-                    found.append(f"{name!r} ({type(module).__name__})")
-                    return
-
-        return record
-
-    handles = [
-        module.register_forward_hook(hook(name))
-        for name, module in model.named_modules()
-        if name  # the root is reported through the outputs already
-    ]
-    try:
-        with torch.no_grad():
-            call_model(model, inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return found[0] if found else None
-
-
-@check
-def assert_finite(model: nn.Module, batch: Any, loss_fn: LossFn) -> None:
-    """Assert outputs, loss and every gradient of one training step are finite.
-
-    Fails (AssertionError) listing every non-finite output, the loss, and each
-    parameter with a non-finite gradient (the first offending one first), with
-    the first submodule whose output is not finite.
-
-    Args:
-        model: The module; a deep copy is run in training mode.
-        batch: ``(inputs, targets)``.
-        loss_fn: ``loss_fn(outputs, targets)`` returning a scalar.
-    """
-    import torch
-
-    inputs, targets = unpack_batch(batch)
-    copy = fresh_copy(model)
-    outputs = call_model(copy, inputs)
-    loss = compute_loss(loss_fn, outputs, targets)
-    if loss.requires_grad:
-        torch.autograd.backward(loss)
-    named = list(iter_tensors(outputs, "output"))
-    grads = [(n, p) for n, p in copy.named_parameters() if p.grad is not None]
-    # one reduction per tensor and a single sync when all is well
-    floats = [t.detach() for _, t in named if t.is_floating_point() or t.is_complex()]
-    floats += [p.grad for _, p in grads if p.grad is not None]
-    floats.append(loss.detach())
-    if floats and bool(
-        torch.stack(
-            [t.abs().amax().double() for t in floats if t.numel()]
-            or [loss.new_zeros((), dtype=torch.float64)]
+def _frozen_problem(
+    name: str, param: torch.nn.Parameter, pattern: str | None, changed: bool
+) -> str:
+    if pattern is None:
+        return (
+            f"parameter {name!r} ({describe(param)}) has requires_grad=False but is "
+            "not declared in frozen=: frozen by mistake (a leftover requires_grad_(False) "
+            "or a freeze loop over the wrong module)? Declare it if it is meant to be"
         )
-        .isfinite()
-        .all()
-    ):
-        return
-    problems = []
-    for path, tensor in named:
-        summary = nonfinite_summary(tensor)
-        if summary:
-            problems.append(f"{path} ({describe(tensor)}) has {summary}")
-    if not math.isfinite(float(loss.detach())):
-        problems.append(f"loss is {float(loss.detach())}")
-    first_param = None
-    for name, param in grads:
-        assert param.grad is not None
-        summary = nonfinite_summary(param.grad)
-        if summary:
-            first_param = first_param or name
-            problems.append(
-                f"gradient of parameter {name!r} ({describe(param)}) has {summary}"
-            )
-    if problems:
-        hints = []
-        if first_param:
-            hints.append(f"first offending parameter: {first_param!r}")
-        module = first_nonfinite_module(fresh_copy(model), inputs)
-        if module:
-            hints.append(f"first module with a non-finite output: {module}")
-        hints.append(
-            "look for log/sqrt/div of values that can be <= 0, exp overflow, and "
-            "torch.where branches whose unused side is NaN (its gradient still is)"
-        )
-        fail(problems, hint="; ".join(hints))
+    moved = "; one step changed it" if changed else ""
+    return (
+        f"parameter {name!r} is declared frozen (pattern {pattern!r}) but has "
+        f"requires_grad=True{moved}: freeze it with requires_grad_(False)"
+    )
 
 
 @check
@@ -171,17 +85,30 @@ def assert_params_update(
     loss_fn: LossFn,
     *,
     optimizer_factory: OptimizerFactory | None = None,
+    frozen: Sequence[str] | None = None,
 ) -> None:
     """Assert one optimizer step changes every trainable parameter and no frozen one.
 
+    With ``frozen`` (even ``[]``) the frozen parameters are declared: a
+    parameter with ``requires_grad=False`` that no pattern matches is frozen by
+    mistake, and one that a pattern matches must have ``requires_grad=False``
+    and stay unchanged. A pattern matches a parameter name as a glob
+    (``"encoder.*"``) or as a module prefix (``"encoder"``).
+
     Fails (AssertionError) naming every trainable parameter that did not
-    change (and why: no gradient, zero gradient) and every frozen one that did.
+    change (and why: no gradient, zero gradient), every frozen one that did,
+    and with ``frozen`` every undeclared frozen and declared trainable one.
 
     Args:
         model: The module; a deep copy is trained.
         batch: ``(inputs, targets)``.
         loss_fn: ``loss_fn(outputs, targets)`` returning a scalar.
         optimizer_factory: ``optimizer_factory(params)``; Adam(lr=1e-3) if None.
+        frozen: Name patterns of the parameters meant to be frozen; None to not
+            check which parameters are frozen.
+
+    Raises:
+        ValueError: If a ``frozen`` pattern matches no parameter.
     """
     import torch
 
@@ -190,6 +117,7 @@ def assert_params_update(
     params = dict(copy.named_parameters())
     if not params:
         fail("the model has no parameters")
+    declared = _declared_frozen(params, frozen)
     before = {name: param.detach().clone() for name, param in params.items()}
     optimizer = make_optimizer(optimizer_factory, copy, UPDATE_LR)
     optimizer.zero_grad(set_to_none=True)
@@ -203,7 +131,9 @@ def assert_params_update(
     problems = []
     for name, param in params.items():
         changed = not torch.equal(before[name], param.detach())
-        if param.requires_grad and not changed:
+        if declared is not None and (name in declared) == param.requires_grad:
+            problems.append(_frozen_problem(name, param, declared.get(name), changed))
+        elif param.requires_grad and not changed:
             if param.grad is None:
                 why = "it received no gradient (unused in forward(), or detached from the loss)"
             elif not bool(param.grad.any()):
