@@ -24,9 +24,10 @@ from mlqa import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 REUSABLE = ROOT / ".github" / "workflows" / "mlqa.yml"
+SARIF = ROOT / ".github" / "workflows" / "mlqa-sarif.yml"
 SELF_TEST = ROOT / ".github" / "workflows" / "self-test.yml"
 TEMPLATES = sorted((ROOT / "workflows").glob("*.yml"))
-ALL_FILES = [REUSABLE, SELF_TEST, *TEMPLATES]
+ALL_FILES = [REUSABLE, SARIF, SELF_TEST, *TEMPLATES]
 BIN = Path(sys.executable).parent
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
@@ -49,7 +50,7 @@ def _on(data: dict[Any, Any]) -> Any:
 
 
 def _steps() -> list[tuple[str, dict[str, Any]]]:
-    jobs = _load(REUSABLE)["jobs"]
+    jobs = {**_load(REUSABLE)["jobs"], **_load(SARIF)["jobs"]}
     return [(name, step) for name, job in jobs.items() for step in job.get("steps", [])]
 
 
@@ -80,6 +81,7 @@ def test_zizmor_pedantic_also_finds_nothing_in_the_reusable_workflow() -> None:
             "--persona",
             "pedantic",
             str(REUSABLE),
+            str(SARIF),
         ],
         capture_output=True,
         text=True,
@@ -111,7 +113,7 @@ def test_caller_template_is_clean_once_pinned(template: Path, tmp_path: Path) ->
     pinned = tmp_path / template.name
     pinned.write_text(
         re.sub(
-            r"(mlqa\.yml)@v[\d.]+",
+            r"(mlqa(?:-sarif)?\.yml)@v[\d.]+",
             r"\1@" + "0" * 40 + " # v0.1.0",
             template.read_text(),
         ),
@@ -231,7 +233,8 @@ def test_reusable_workflow_is_callable_with_typed_inputs() -> None:
         "extras",
         "cpu-torch",
         "notebooks",
-        "sarif",
+        "install",
+        "shards",
     }
     assert expected <= set(call["inputs"])
 
@@ -239,19 +242,23 @@ def test_reusable_workflow_is_callable_with_typed_inputs() -> None:
 def test_default_mlqa_matches_this_version() -> None:
     from mlqa import __version__
 
-    assert _inputs()["mlqa-requirement"]["default"] == f"mlqa=={__version__}"
+    # Empty: mlqa from the workflow's own commit, the one the caller pinned.
+    assert __version__ and _inputs()["mlqa-requirement"]["default"] == ""
 
 
 def test_permissions_are_empty_at_top_and_least_per_job() -> None:
     data = _load(REUSABLE)
-    assert data["permissions"] == {}
-    for name, job in data["jobs"].items():
+    assert data["permissions"] == {} == _load(SARIF)["permissions"]
+    for name, job in {**data["jobs"], **_load(SARIF)["jobs"]}.items():
         perms = job["permissions"]
+        if name == "plan":  # no checkout, no token use
+            assert perms == {}
+            continue
         assert perms.get("contents") == "read", name
         extra = {k: v for k, v in perms.items() if k != "contents"}
         if name == "sarif":
             assert extra == {"security-events": "write"}
-            assert job["if"] == "inputs.sarif"
+            assert name not in data["jobs"]  # its own workflow: see mlqa-sarif.yml
         else:
             assert extra == {}, name
 
@@ -283,7 +290,8 @@ def test_checkout_never_persists_credentials() -> None:
     checkouts = [
         s for _, s in _steps() if s.get("uses", "").startswith("actions/checkout@")
     ]
-    assert len(checkouts) == len(_load(REUSABLE)["jobs"])
+    jobs = {**_load(REUSABLE)["jobs"], **_load(SARIF)["jobs"]}
+    assert len(checkouts) == len([j for j in jobs if j != "plan"])
     assert all(s["with"]["persist-credentials"] is False for s in checkouts)
 
 
@@ -318,10 +326,12 @@ def test_callers_pass_only_declared_inputs_of_the_right_type(caller: Path) -> No
     inputs = _inputs()
     python_types = {"boolean": bool, "number": (int, float), "string": str}
     jobs = [
-        j for j in _load(caller)["jobs"].values() if "mlqa.yml" in j.get("uses", "")
+        j for j in _load(caller)["jobs"].values() if "mlqa" in j.get("uses", "")
     ]
-    assert len(jobs) == 1
+    assert jobs
     job = jobs[0]
+    if "mlqa-sarif.yml" in job["uses"]:
+        inputs = _on(_load(SARIF))["workflow_call"]["inputs"]
     for key, value in job.get("with", {}).items():
         assert key in inputs, key
         kind = inputs[key]["type"]
