@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from mlqa.files import is_test, matches
 from mlqa.rules import docs, hyperparameter_apis
 from mlqa.rules.engine import Options, analyze_source, suppressed
 from mlqa.rules.hyperparameter_apis import DEFAULT_NAMES
-from mlqa.rules.registry import SECTIONS, all_rules, expand
+from mlqa.rules.registry import RULE_MODULES, SECTIONS, all_rules, expand
 from mlqa.rules.resolve import is_literal_number, qualified_name
 
 CASES = Path(__file__).parent / "cases"
@@ -306,3 +309,131 @@ def test_find_scan_matches_regex_scan() -> None:
             text.count("\n", 0, s) for s in hyperparameter_apis._find_words(text, words)
         }
         assert found == regex
+
+
+# One fixture per rule: tests/rules/<module>.py, checked with that rule alone
+# selected; `# expect: CODE:COLUMN` comments give every finding, exactly.
+FIXTURES = Path(__file__).parent / "rules"
+MARK = re.compile(r"#\s*expect:\s*(MLQ\d{3}:\d+(?:\s*,\s*MLQ\d{3}:\d+)*)\s*$")
+
+
+def _expected(text: str) -> list[tuple[int, int, str]]:
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = MARK.search(line)
+        if match:
+            for item in match.group(1).split(","):
+                code, col = item.strip().split(":")
+                found.append((number, int(col), code))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("module", RULE_MODULES, ids=lambda m: m.rpartition(".")[2])
+def test_rule_fixture_has_exactly_the_expected_findings(module: str) -> None:
+    rule = importlib.import_module(module).RULE
+    path = FIXTURES / f"{module.rpartition('.')[2]}.py"
+    text = path.read_text(encoding="utf-8")
+    expected = _expected(text)
+    assert len(expected) >= 4, f"{path.name}: too few positives"
+    assert {code for _, _, code in expected} == {rule.code}
+    options = Options(codes=frozenset({rule.code}))
+    found = [
+        (line, col, code)
+        for line, col, code, _ in analyze_source(text, path.name, options)
+    ]
+    assert found == expected
+
+
+def test_every_fixture_belongs_to_a_rule() -> None:
+    names = {m.rpartition(".")[2] for m in RULE_MODULES}
+    assert {p.stem for p in FIXTURES.glob("*.py")} == names
+    assert {m.rpartition(".")[2].replace("_", "-") for m in RULE_MODULES} == {
+        r.name for r in all_rules().values()
+    }  # one module per rule, named by what it flags
+
+
+def test_select_and_ignore_work_per_rule() -> None:
+    # Every rule can be selected alone, and ignored alone, by code and prefix.
+    texts = {
+        m: (FIXTURES / f"{m.rpartition('.')[2]}.py").read_text(encoding="utf-8")
+        for m in RULE_MODULES
+    }
+    every = set(all_rules())
+    for module, text in texts.items():
+        code = importlib.import_module(module).RULE.code
+        others = frozenset(every - {code})
+        codes = {
+            c for _, _, c, _ in analyze_source(text, "f.py", Options(codes=others))
+        }
+        assert code not in codes
+        for prefix in ("MLQ", code[:4], code):
+            chosen = frozenset(expand([prefix]))
+            found = analyze_source(text, "f.py", Options(codes=chosen))
+            assert {c for _, _, c, _ in found} <= chosen and code in {
+                c for _, _, c, _ in found
+            }
+
+
+def _module_imports(path: Path) -> set[str]:
+    """The mlqa.rules modules imported when ``path`` is imported (not lazily)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in tree.body:  # module level only: imports inside functions are lazy
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Import):
+                found |= {a.name for a in sub.names}
+            elif isinstance(sub, ast.ImportFrom) and sub.module:
+                found.add(sub.module)
+                found |= {f"{sub.module}.{a.name}" for a in sub.names}
+    return {name for name in found if name.startswith("mlqa.rules.")}
+
+
+def test_rules_modules_have_no_import_cycle() -> None:
+    directory = ROOT / "mlqa" / "rules"
+    graph = {
+        f"mlqa.rules.{p.stem}": _module_imports(p)
+        for p in directory.glob("*.py")
+        if p.stem != "__init__"
+    }
+    graph = {m: {d for d in deps if d in graph} for m, deps in graph.items()}
+    done: set[str] = set()
+    while len(done) < len(graph):  # peel off modules whose imports are all done
+        ready = {m for m, deps in graph.items() if m not in done and deps <= done}
+        assert ready, f"import cycle among {sorted(set(graph) - done)}"
+        done |= ready
+
+
+def test_each_rules_module_imports_alone() -> None:
+    directory = ROOT / "mlqa" / "rules"
+    for path in sorted(directory.glob("*.py")):
+        module = "mlqa.rules" + ("" if path.stem == "__init__" else f".{path.stem}")
+        proc = subprocess.run(
+            [sys.executable, "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, (module, proc.stderr)
+
+
+def test_codes_are_defined_once() -> None:
+    # A code is a string literal in exactly one place: its rule's definition.
+    where: Counter[str] = Counter()
+    for directory in ("rules", "check"):
+        for path in (ROOT / "mlqa" / directory).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and re.fullmatch(r"MLQ\d{3}", node.value)
+                ):
+                    where[node.value] += 1
+    assert where == Counter(dict.fromkeys(all_rules(), 1))
+
+
+def test_module_sizes() -> None:
+    for directory in ("rules", "check"):
+        for path in (ROOT / "mlqa" / directory).glob("*.py"):
+            lines = path.read_text(encoding="utf-8").count("\n")
+            assert lines <= 500, (path.name, lines)

@@ -9,12 +9,11 @@ what it flags.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from mlqa.files import write_atomic
 from mlqa.rules.registry import Rule, all_rules
 
 
@@ -49,6 +48,9 @@ def write(directory: Path) -> list[Path]:
 
     Returns:
         The files written.
+
+    Raises:
+        InputError: If a file cannot be written.
     """
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -57,10 +59,7 @@ def write(directory: Path) -> list[Path]:
         text = render(rule)
         if target.exists() and target.read_text(encoding="utf-8") == text:
             continue
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
+        write_atomic(target, text.encode("utf-8"))
         written.append(target)
     return written
 
