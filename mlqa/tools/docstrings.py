@@ -1,20 +1,29 @@
 """``mlqa docstrings``: Google-style docstrings, layout and signature consistency.
 
-Two tools, one report: ruff's ``D`` rules (Google convention) check that public
-code has docstrings and that they are laid out right; pydoclint checks that
-they agree with the signature (missing, extra or misordered arguments,
-Returns, Yields, Raises). pydoclint runs in process with Google-correct
-defaults, so a valid Google docstring on an annotated function gets no
-finding. A project's own ``[tool.ruff]`` / ``[tool.pydoclint]`` settings win.
+Two tools, one report: ruff's ``D`` rules check that public code has docstrings
+laid out as the Google Python Style Guide asks; pydoclint checks that they
+agree with the signature (Args, Returns, Yields). With mlqa's preset the
+findings are then refined to the guide's own rules (docs/docstrings.md quotes
+them): one finding per problem, messages in plain words, ``# noqa: DOCxxx``
+honoured on the ``def`` line or the docstring's closing line. A project's own
+``[tool.ruff]`` / ``[tool.pydoclint]`` settings win.
+
+pydoclint's private checker (``pydoclint.main._checkFile`` and its
+``Violation``: ``code``, ``line``, ``fullErrorCode``, ``msg``) is used here
+only; ``tests/test_tools_docstrings.py`` pins that contract.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
+import io
 import os
-from collections.abc import Mapping, Sequence
+import re
+import tokenize
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlqa.config import Config
 from mlqa.diagnostics import Finding, InputError
@@ -25,36 +34,81 @@ from mlqa.tools.ruff import run_ruff, uses_own_config
 
 NAME = "docstrings"
 
-#: pydoclint options mlqa uses when the project has no ``[tool.pydoclint]``.
+#: pydoclint options mlqa uses when the project has no ``[tool.pydoclint]``
+#: (``mlqa init`` writes this table; unchanged, it keeps mlqa's refinements).
 PYDOCLINT_PRESET: dict[str, Any] = {
     "style": "google",
     "arg-type-hints-in-docstring": False,
     "check-return-types": False,
     "check-yield-types": False,
+    "allow-init-docstring": True,
+    "skip-checking-raises": True,
+    "check-class-attributes": False,
+    "omit-stars-when-documenting-varargs": True,
 }
 
+#: pydoclint codes the preset drops, each for a sentence of the guide
+#: (docs/docstrings.md): types may be in the signature, the docstring or both;
+#: Raises lists what is relevant to the interface, which the body cannot tell;
+#: class and ``__init__`` docstrings may both document; attributes are not
+#: part of the signature; a tuple of return and yield types is a typing rule.
+PRESET_DROPPED = frozenset(
+    {"DOC105", "DOC106", "DOC107", "DOC108", "DOC109", "DOC110", "DOC111"}
+    | {"DOC203", "DOC304", "DOC305", "DOC404", "DOC405"}
+    | {"DOC501", "DOC502", "DOC503", "DOC504"}
+    | {f"DOC60{n}" for n in range(1, 8)}
+)
 
-#: pydoclint codes the preset drops: DOC502 ("Raises" documented but no
-#: ``raise`` in the body) flags exceptions that propagate from a callee, which
-#: Google style asks to document.
-PYDOCLINT_PRESET_IGNORE = frozenset({"DOC502"})
+#: The Args codes that describe one problem together (one finding for all).
+ARGS_CODES = ("DOC101", "DOC102", "DOC103", "D417")
+
+#: Section headings that make a docstring more than a summary (pydoclint's list).
+SECTION = re.compile(
+    r"^\s*(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|"
+    r"Other Parameters|Returns?|Yields?|Raises|Attributes|Examples?)\s*:\s*$"
+)
+NOQA = re.compile(
+    r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I
+)
+_DOC103_PARTS = re.compile(
+    r"in the function signature but not in the docstring: \[(?P<missing>.*?)\]\."
+    r"|in the docstring but not in the function signature: \[(?P<extra>.*?)\]\."
+)
+_ARG_NAME = re.compile(r"(?:^|, )(\*{0,2}[A-Za-z_]\w*): ")
+_OPTION = re.compile(
+    r"The option `--(?P<key>[\w-]+)` is `(?P<value>\w+)` but (?P<rest>.*)"
+)
 
 
-def pydoclint_options(config: Config) -> dict[str, Any]:
-    """Return pydoclint's options as keyword arguments of its checker.
+class Pydoclint(NamedTuple):
+    """How pydoclint runs for one project.
+
+    Attributes:
+        kwargs: Keyword arguments for ``pydoclint.main._checkFile``.
+        preset: Whether mlqa's preset applies (and with it mlqa's refinements).
+        table: The ``[tool.pydoclint]`` keys the project set itself.
+    """
+
+    kwargs: dict[str, Any]
+    preset: bool
+    table: Mapping[str, Any]
+
+
+def pydoclint_options(config: Config) -> Pydoclint:
+    """Return pydoclint's options for the project: its own table or the preset.
 
     Args:
         config: The project config; its ``[tool.pydoclint]`` replaces the preset.
 
     Returns:
-        Keyword arguments for ``pydoclint.main._checkFile``.
+        The checker's keyword arguments, and whether they are mlqa's preset.
 
     Raises:
         InputError: If ``[tool.pydoclint]`` has a key pydoclint does not know.
     """
     from pydoclint.main import _checkFile, main
 
-    table: Mapping[str, Any] = PYDOCLINT_PRESET
+    table: Mapping[str, Any] = {}
     if config.has_tool_config("pydoclint"):
         table = config.raw["tool"]["pydoclint"]
     accepted = {name.lower(): name for name in inspect.signature(_checkFile).parameters}
@@ -65,7 +119,7 @@ def pydoclint_options(config: Config) -> dict[str, Any]:
         if opt[:2] == "--"
     }
     kwargs: dict[str, Any] = {}
-    for key, value in table.items():
+    for key, value in (table or PYDOCLINT_PRESET).items():
         if key in {"exclude", "quiet", "baseline", "config", "include-stub-files"}:
             continue
         name = by_option.get(key)
@@ -77,7 +131,7 @@ def pydoclint_options(config: Config) -> dict[str, Any]:
         target = accepted.get(name.replace("_", "").lower())
         if target is not None:
             kwargs[target] = value
-    return kwargs
+    return Pydoclint(kwargs, not table or dict(table) == PYDOCLINT_PRESET, table)
 
 
 def run(files: list[Path], config: Config, *, fix: bool) -> Result:
@@ -101,32 +155,297 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     if own:  # the project's other rules are `mlqa lint`'s business
         result.findings = [f for f in result.findings if _is_pydocstyle(f.code)]
     try:
-        kwargs = pydoclint_options(config)
+        pydoclint = pydoclint_options(config)
     except InputError as exc:
         result.errors.append(exc)
         return result
-    from pydoclint.main import _checkFile
-
-    ignored = not config.has_tool_config("pydoclint")
     broken = {err.path for err in result.errors}
+    by_path: dict[str, list[Finding]] = {}
+    for finding in result.findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    findings: list[Finding] = []
     for path in files:
         shown = display(path)
+        ruff_found = by_path.pop(shown, [])
         if (
             shown in broken
             or path.suffix != ".py"
             or is_test(relative(path, config.root))
         ):
+            findings += ruff_found
             continue
-        for violation in _checkFile(path, **kwargs):
-            if violation.code == 2:  # pydoclint could not parse: ruff said so already
-                continue
-            if ignored and violation.fullErrorCode in PYDOCLINT_PRESET_IGNORE:
-                continue
-            line = max(int(violation.line), 1)
-            result.findings.append(
-                Finding(shown, line, 1, violation.fullErrorCode, str(violation.msg))
-            )
+        findings += check_file(path, shown, pydoclint, ruff_found)
+    result.findings = findings + [f for rest in by_path.values() for f in rest]
     return result
+
+
+def check_file(
+    path: Path, shown: str, pydoclint: Pydoclint, ruff_found: Sequence[Finding] = ()
+) -> list[Finding]:
+    """Run pydoclint on one file and merge its findings with ruff's.
+
+    Args:
+        path: The file.
+        shown: The file as findings name it.
+        pydoclint: The options from :func:`pydoclint_options`.
+        ruff_found: ruff's findings in the file.
+
+    Returns:
+        One finding per problem, noqa comments honoured.
+    """
+    from pydoclint.main import _checkFile
+
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # ruff reported it as an input error already
+        return list(ruff_found)
+    defs = {
+        node.lineno: node
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    raw = [
+        Finding(shown, max(int(v.line), 1), 1, v.fullErrorCode, str(v.msg))
+        for v in _checkFile(path, **pydoclint.kwargs)
+        if v.code != 2  # pydoclint could not parse: ruff said so already
+    ]
+    if pydoclint.preset:
+        raw = [f for f in raw if _guide_keeps(f, defs.get(f.line))] + list(
+            _sectionless(shown, defs.values())
+        )
+    raw = [f._replace(message=_plain(f.message, pydoclint.table)) for f in raw]
+    noqa = _noqa_lines(source)
+    found = list(ruff_found) + raw
+    hidden = {
+        (f.line, f.code in ARGS_CODES or f.code)
+        for f in found
+        if _suppressed(f, defs.get(f.line), noqa)
+    }  # a noqa on one Args code covers the problem, whatever code it is shown as
+    return _one_per_problem(
+        [f for f in found if (f.line, f.code in ARGS_CODES or f.code) not in hidden]
+    )
+
+
+def _guide_keeps(finding: Finding, node: ast.AST | None) -> bool:
+    """Tell whether the guide asks for what a pydoclint finding asks for."""
+    code = finding.code
+    if code in PRESET_DROPPED:
+        return False
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return True
+    first = (ast.get_docstring(node) or "").split(maxsplit=1)[:1]
+    if code == "DOC201" and first and first[0] in ("Return", "Returns"):
+        return False  # "may also be omitted if the docstring starts with Returns"
+    if code == "DOC402" and first and first[0] in ("Yield", "Yields"):
+        return False
+    if code == "DOC403" and _yields(node):
+        return False  # a @contextmanager (or unannotated generator) does yield
+    # an abstract method or stub documents what its overrides return
+    return not (code == "DOC202" and _is_stub(node))
+
+
+def _sectionless(shown: str, nodes: Iterable[ast.AST]) -> Iterable[Finding]:
+    """Find multi-line docstrings with no sections where the guide wants them.
+
+    The guide omits sections only "where the function's name and signature are
+    informative enough that it can be aptly described using a one-line
+    docstring". A docstring of more than one line therefore needs its Args when
+    the function takes an argument besides ``self``/``cls`` and either takes
+    two or returns a value. Properties, overloads and ``@override`` methods
+    are exempt.
+    """
+    for node in nodes:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        doc = ast.get_docstring(node)
+        if not doc or "\n" not in doc.strip() or _decorated(node, _EXEMPT):
+            continue
+        if any(SECTION.match(line) for line in doc.splitlines()):
+            continue
+        params = [a.arg for a in _params(node) if a.arg.strip("_")]
+        if params and params[0] in ("self", "cls") and _in_class(node, nodes):
+            params = params[1:]
+        if params and (len(params) > 1 or _returns_value(node)):
+            kind = "Method" if _in_class(node, nodes) else "Function"
+            yield Finding(
+                shown,
+                node.lineno,
+                1,
+                "DOC101",
+                f"{kind} `{node.name}`: the docstring is longer than one line but"
+                f" has no Args section (undocumented: {_names(params)})",
+            )
+
+
+_EXEMPT = frozenset({"property", "cached_property", "overload", "override", "setter"})
+
+
+def _decorated(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, names: frozenset[str]
+) -> bool:
+    for dec in node.decorator_list:
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        name = (
+            target.attr
+            if isinstance(target, ast.Attribute)
+            else getattr(target, "id", "")
+        )
+        if name in names:
+            return True
+    return False
+
+
+def _in_class(node: ast.AST, nodes: Iterable[ast.AST]) -> bool:
+    return any(isinstance(c, ast.ClassDef) and node in c.body for c in nodes)
+
+
+def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    args = node.args
+    extra = [a for a in (args.vararg, args.kwarg) if a is not None]
+    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *extra]
+
+
+def _own_scope(node: ast.AST) -> Iterable[ast.AST]:
+    """Yield the nodes of a function body, not of functions defined inside it."""
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        child = stack.pop()
+        yield child
+        if not isinstance(
+            child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+        ):
+            stack.extend(ast.iter_child_nodes(child))
+
+
+def _yields(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_scope(node))
+
+
+def _returns_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    ann = node.returns
+    if ann is not None:
+        text = ast.unparse(ann).strip("'\"")
+        return text not in ("None", "NoReturn", "Never", "typing.NoReturn")
+    return any(
+        isinstance(n, ast.Return)
+        and n.value is not None
+        and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+        for n in _own_scope(node)
+    )
+
+
+def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Tell whether a function is abstract or a stub (pass, ..., raise NotImplementedError)."""
+    if _decorated(node, frozenset({"abstractmethod"})):
+        return True
+    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+    for stmt in body:
+        if isinstance(stmt, ast.Pass) or (
+            isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        ):
+            continue
+        if isinstance(stmt, ast.Raise) and "NotImplementedError" in ast.unparse(stmt):
+            continue
+        return False
+    return True
+
+
+def _plain(message: str, table: Mapping[str, Any]) -> str:
+    """Say what pydoclint says without naming an option the user did not set."""
+    message = message.replace(
+        " (Or could be other formatting issues: "
+        "https://jsh9.github.io/pydoclint/violation_codes.html#notes-on-doc103 ).",
+        "",
+    )
+    match = _OPTION.search(message)
+    if match is None:
+        return message
+    rest = match["rest"]
+    said = f"{rest[:1].upper()}{rest[1:]}"
+    if match["key"] in table:
+        said += f" ([tool.pydoclint] {match['key']} = {match['value'].lower()})"
+    return message[: match.start()] + said
+
+
+def _one_per_problem(findings: Sequence[Finding]) -> list[Finding]:
+    """Merge the Args findings of one definition (DOC101-103, D417) into one."""
+    groups: dict[tuple[str, int], list[Finding]] = {}
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.code in ARGS_CODES:
+            groups.setdefault((finding.path, finding.line), []).append(finding)
+        else:
+            out.append(finding)
+    for group in groups.values():
+        out.append(_merge_args(group))
+    return out
+
+
+def _merge_args(group: list[Finding]) -> Finding:
+    codes = {f.code for f in group}
+    doc103 = next((f for f in group if f.code == "DOC103"), None)
+    if doc103 is None:
+        pick = next((f for f in group if f.code != "D417"), group[0])
+        return pick._replace(column=1) if pick.code != "D417" else pick
+    missing: list[str] = []
+    extra: list[str] = []
+    for part in _DOC103_PARTS.finditer(doc103.message):
+        names = _ARG_NAME.findall((part["missing"] or part["extra"]) + ": ")
+        (missing if part["missing"] is not None else extra).extend(names)
+    who = doc103.message.split(":", 1)[0]
+    if missing and not extra:
+        code, what = "DOC101", f"Args does not document {_names(missing)}"
+    elif extra and not missing:
+        code, what = "DOC102", f"Args documents {_names(extra)}, not in the signature"
+    else:
+        code = "DOC103"
+        what = f"Args lists {_names(extra)} but the signature has {_names(missing)}"
+    if code not in codes and code != "DOC103":
+        code = "DOC103"
+    return doc103._replace(code=code, message=f"{who}: {what}")
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names) or "nothing"
+
+
+def _noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
+    """Map lines to the codes their ``# noqa`` comment names (None: all)."""
+    lines: dict[int, frozenset[str] | None] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                match = NOQA.search(tok.string)
+                if match:
+                    codes = match["codes"]
+                    lines[tok.start[0]] = (
+                        frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+                        if codes
+                        else None
+                    )
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return lines
+
+
+def _suppressed(
+    finding: Finding, node: ast.AST | None, noqa: Mapping[int, frozenset[str] | None]
+) -> bool:
+    """Tell whether a ``# noqa`` on the definition or docstring end covers a finding."""
+    lines = {finding.line}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        first = node.body[0]
+        lines.update(range(node.lineno, first.lineno))
+        if ast.get_docstring(node) is not None:
+            lines.add(first.end_lineno or first.lineno)
+    for line in lines:
+        if line not in noqa:
+            continue
+        codes = noqa[line]
+        if codes is None or any(finding.code.startswith(c) for c in codes):
+            return True
+    return False
 
 
 def _ruff_table(config: Config) -> dict[str, Any]:
@@ -140,14 +459,34 @@ def _ruff_table(config: Config) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
-def _own_config_options(config: Config) -> list[str]:
-    """Add the D rules to the project's own ruff selection, keeping its ignores.
+def guide_rules() -> list[str]:
+    """Return the ruff D codes of mlqa's preset (the guide's layout rules).
 
-    On the command line ``--extend-select D`` would re-enable D rules the
+    Returns:
+        The codes ``ruff-docstrings.toml`` selects.
+    """
+    from mlqa.config import parse_pyproject
+
+    data = parse_pyproject(preset("ruff-docstrings.toml"))[0]
+    return [str(code) for code in data["lint"]["select"]]
+
+
+def _own_config_options(config: Config) -> list[str]:
+    """Add the guide's D rules to the project's own ruff config, keeping its ignores.
+
+    A project that selects D rules itself keeps its selection. Otherwise the
+    preset's codes are added; ``--extend-select`` would re-enable D rules the
     project ignores, so those ignores are passed again after it.
     """
     table = _ruff_table(config)
     lint = table.get("lint", {}) if isinstance(table.get("lint"), dict) else {}
+    selected = [
+        code
+        for scope in (table, lint)
+        for key in ("select", "extend-select")
+        for code in scope.get(key, [])
+        if isinstance(code, str)
+    ]
     ignored = [
         code
         for scope in (table, lint)
@@ -155,7 +494,9 @@ def _own_config_options(config: Config) -> list[str]:
         for code in scope.get(key, [])
         if isinstance(code, str) and code.startswith("D")
     ]
-    options = ["--extend-select", "D"]
+    options: list[str] = []
+    if not any(_is_pydocstyle(c) or c in ("D", "ALL") for c in selected):
+        options = ["--extend-select", ",".join(guide_rules())]
     if ignored:
         options += ["--ignore", ",".join(ignored)]
     pydocstyle = lint.get("pydocstyle", table.get("pydocstyle", {}))
