@@ -64,11 +64,10 @@ def fetch(packages: tuple[str, ...] = PACKAGES) -> Path:
             continue
         print(f"downloading {spec} ...", file=sys.stderr)
         command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps"]
-        command += ["--no-binary", ":all:", spec, "-d", str(sdists)]
-        # Some sdists' isolated metadata builds need node/jupyterlab; the
-        # metadata is not used here, so retry in this environment.
-        if subprocess.run(command).returncode != 0:
-            subprocess.run(command + ["--no-build-isolation"], check=True)
+        # Only the package itself as an sdist: its build dependencies come as
+        # wheels (``:all:`` would build them from source too, and some fail).
+        command += ["--no-binary", name, spec, "-d", str(sdists)]
+        subprocess.run(command, check=True)
     if notebooks.is_dir():
         shutil.rmtree(notebooks)
     notebooks.mkdir()

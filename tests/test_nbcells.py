@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from mlqa.diagnostics import InputError
-from mlqa.nbcells import code_cells, combine, neutralise
+from mlqa.notebooks.cells import code_cells, combine, neutralise
 
 
 def _write(tmp_path: Path, sources: list[str], markdown_first: bool = True) -> Path:

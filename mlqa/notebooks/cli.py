@@ -1,0 +1,253 @@
+"""``mlqa strip`` and the notebooks step: strip outputs, byte-identical to nbstripout.
+
+:func:`run` is the step of the runner contract (:mod:`mlqa.runner`): ``fix``
+strips in place, otherwise it only reports (``--verify``); each notebook that
+is (or would be) stripped is one ``NB001`` finding. :func:`main` is the
+command: its flags are nbstripout's, layered over ``[tool.mlqa.notebooks]``.
+
+Exit codes: 0 nothing to strip, 1 files stripped (or, with ``--verify``, files
+that would be stripped), 2 usage error or an unreadable or invalid notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlqa.diagnostics import EXIT_CLEAN, EXIT_ERROR, FORMATS, Finding, InputError
+from mlqa.files import display, select
+from mlqa.notebooks import options as opts
+from mlqa.notebooks.options import StripOptions
+
+if TYPE_CHECKING:
+    from mlqa.config import Config
+    from mlqa.runner import Result
+
+#: The code of the finding reported for a notebook that is (or would be) stripped.
+CODE = "NB001"
+NAME = "notebooks"
+
+#: Without ``--jobs``, a pool pays only for this many notebooks (about 1 ms each).
+PARALLEL_THRESHOLD = 400
+
+#: One notebook's outcome: ("changed", summary), ("clean", "") or ("error", message).
+_Outcome = tuple[str, str, tuple[str, str, int | None, int | None] | None]
+
+
+def _strip_one(job: tuple[Path, StripOptions, bool]) -> _Outcome:
+    """Strip one notebook (in a worker too): errors come back as data."""
+    from mlqa.notebooks.strip import strip_file
+
+    path, options, verify = job
+    try:
+        result = strip_file(path, options, verify=verify)
+    except InputError as exc:
+        return "error", "", (display(exc.path), exc.message, exc.line, exc.column)
+    return ("changed", result.summary, None) if result.changed else ("clean", "", None)
+
+
+def strip_paths(
+    paths: Sequence[Path], options: StripOptions, verify: bool, processes: int
+) -> list[_Outcome]:
+    """Strip many notebooks, in ``processes`` processes (:func:`mlqa.parallel.pmap`).
+
+    Args:
+        paths: The notebooks.
+        options: What to strip.
+        verify: Only tell what would change.
+        processes: How many processes (1: this one).
+
+    Returns:
+        One outcome per path, in order.
+    """
+    import gc
+
+    from mlqa.parallel import pmap
+
+    # Notebooks parse into acyclic trees that reference counting frees; the
+    # cyclic collector would only re-walk them (about 8% of the time).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pmap(_strip_one, [(path, options, verify) for path in paths], processes)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _options(config: Config) -> StripOptions:
+    """Read the options from ``[tool.mlqa.notebooks]``.
+
+    Raises:
+        InputError: If the table is invalid.
+    """
+    settings = opts.validate(config.get("notebooks"), config.pyproject)
+    try:
+        return opts.build(settings)
+    except ValueError as exc:
+        where = config.pyproject or "pyproject.toml"
+        raise InputError(where, f"[{opts.TABLE}] {exc}") from None
+
+
+def run(
+    files: list[Path], config: Config, *, fix: bool, jobs: int | None = None
+) -> Result:
+    """Strip notebooks (``fix``) or report those that would be stripped.
+
+    Args:
+        files: The notebooks.
+        config: The project config; ``[tool.mlqa.notebooks]`` says what to strip.
+        fix: Whether to rewrite notebooks; otherwise only report (``--verify``).
+        jobs: Processes to use: None decides by the number of notebooks, 0 is
+            one per CPU, N is N.
+
+    Returns:
+        One ``NB001`` finding per notebook stripped (or that would be).
+    """
+    from mlqa.parallel import workers
+    from mlqa.runner import Result
+
+    result = Result(NAME, files=len(files))
+    try:
+        options = _options(config)
+    except InputError as exc:
+        result.errors.append(exc)
+        return result
+    minimum = PARALLEL_THRESHOLD if jobs is None else 2
+    processes = workers(len(files), min_items=minimum, jobs=jobs or 0)
+    verb = "stripped" if fix else "would strip"
+    outcomes = strip_paths(files, options, not fix, processes)
+    for path, (kind, summary, error) in zip(files, outcomes, strict=True):
+        if error is not None:
+            result.errors.append(InputError(*error))
+        elif kind == "changed":
+            shown = display(path)
+            result.findings.append(Finding(shown, 1, 1, CODE, f"{verb} {summary}"))
+            if fix:
+                result.changed.append(shown)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlqa strip",
+        description=(
+            "Strip outputs, execution counts and volatile metadata from Jupyter "
+            "notebooks, byte-identical to nbstripout. Exit 0: nothing to strip; "
+            "1: notebooks stripped (or would be, with --verify); 2: usage error "
+            "or invalid notebook."
+        ),
+    )
+    add = parser.add_argument
+    add("paths", nargs="*", metavar="PATH", help="notebooks or directories")
+    add(
+        "--verify",
+        action="store_true",
+        help="change nothing; exit 1 if any notebook would be stripped",
+    )
+    flag = argparse.BooleanOptionalAction
+    add("--keep-output", action=flag, help="do not strip outputs")
+    add("--keep-count", action=flag, help="do not strip execution counts")
+    add("--keep-id", action=flag, help="keep cell ids (default: renumber)")
+    add(
+        "--extra-keys",
+        action="append",
+        metavar="KEYS",
+        help="space-separated metadata keys to strip too, e.g. 'metadata.foo cell.metadata.bar'",
+    )
+    add(
+        "--keep-metadata-keys",
+        action="append",
+        metavar="KEYS",
+        help="space-separated metadata keys NOT to strip (even default ones)",
+    )
+    add("--drop-empty-cells", action=flag, help="remove blank cells")
+    add(
+        "--drop-tagged-cells",
+        action="append",
+        metavar="TAGS",
+        help="remove cells with these tags",
+    )
+    add("--strip-init-cells", action=flag, help="strip cells with init_cell: true too")
+    add(
+        "--keep-output-type",
+        dest="keep_output_types",
+        action="append",
+        metavar="TYPE",
+        help="output types to keep, e.g. stream or stream:stderr",
+    )
+    add(
+        "--drop-output-type",
+        dest="drop_output_types",
+        action="append",
+        metavar="TYPE",
+        help="output types to drop even with --keep-output",
+    )
+    add(
+        "--max-size",
+        metavar="SIZE",
+        help="keep outputs up to SIZE characters (e.g. 10K)",
+    )
+    add(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="strip in N processes (0: one per CPU; default 1)",
+    )
+    add(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="how to print stripped notebooks",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mlqa strip``.
+
+    Args:
+        argv: The arguments after ``strip``; ``sys.argv[1:]`` if None.
+
+    Returns:
+        0 nothing to strip, 1 notebooks stripped (with ``--verify``: would be
+        stripped), 2 usage error or an unreadable or invalid notebook.
+    """
+    from mlqa import config as config_mod
+    from mlqa.diagnostics import emit
+
+    parser = _parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return EXIT_CLEAN if exc.code == 0 else EXIT_ERROR
+    if not args.paths:
+        parser.print_usage(sys.stderr)
+        print("mlqa strip: error: no notebook or directory given", file=sys.stderr)
+        return EXIT_ERROR
+    flags = {key: getattr(args, key.replace("-", "_")) for key in opts.CONFIG_KEYS}
+    try:
+        start = os.path.commonpath([os.path.abspath(p) for p in args.paths])
+        config = config_mod.load(start)
+        table = opts.validate(config.get("notebooks"), config.pyproject)
+        settings = opts.merge_flags(table, flags)
+        opts.build(settings)
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ERROR
+    except ValueError as exc:
+        print(f"mlqa strip: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    config = config.with_settings({"notebooks": settings})
+    selection = select(args.paths, config, (".ipynb",))
+    result = run(selection.files, config, fix=not args.verify, jobs=args.jobs)
+    missing = [InputError(p, "no such file or directory") for p in selection.missing]
+    for error in missing + result.errors:
+        print(error, file=sys.stderr)
+    emit(result.findings, args.format)
+    return EXIT_ERROR if missing else result.exit_code

@@ -1,0 +1,246 @@
+"""Strip one notebook as ``nbstripout`` would, and say what went.
+
+The stripping is nbstripout's own ``strip_output``
+(:func:`mlqa.notebooks.upstream.strip_output`); reading and writing go through
+:mod:`mlqa.notebooks.io`. Outputs that stripping drops are never parsed
+(:mod:`mlqa.notebooks.scan`). A file is rewritten exactly when ``nbstripout``
+would rewrite it: when the stripped notebook differs from the notebook read,
+not when only the formatting differs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mlqa.diagnostics import InputError
+from mlqa.files import write_atomic
+from mlqa.notebooks import io, scan, upstream
+from mlqa.notebooks.options import StripOptions
+
+
+class Stripped(NamedTuple):
+    """What stripping one notebook did.
+
+    Attributes:
+        changed: Whether the stripped notebook differs from the one read.
+        output: The bytes to write (None when unchanged or not asked for).
+        summary: What stripping removed, in words.
+    """
+
+    changed: bool
+    output: bytes | None = None
+    summary: str = ""
+
+
+_CellFacts = tuple[Any, Any, Any, int, tuple[Any, ...], frozenset[str]]
+_Facts = tuple[frozenset[str], list[_CellFacts]]
+
+
+def _facts(nb: Any, elided: dict[int, int] | None = None) -> _Facts:
+    """Record the values stripping changes, to tell cheaply that it changed them.
+
+    Per cell: id, execution count, prompt number, number of outputs, the
+    outputs' execution counts and the metadata keys; plus the notebook's
+    metadata keys. Different facts before and after stripping prove the
+    notebook changed; equal facts prove nothing (see :func:`strip_text`).
+
+    Args:
+        nb: The notebook.
+        elided: Cells whose outputs were elided, with their output counts.
+
+    Returns:
+        The notebook's metadata keys and each cell's facts.
+    """
+    cells = []
+    for index, cell in enumerate(nb["cells"]):
+        outputs = cell.get("outputs")
+        counts: tuple[Any, ...]
+        if elided and index in elided:
+            count, counts = elided[index], ("elided",)
+        elif isinstance(outputs, list):
+            count = len(outputs)
+            counts = tuple(
+                o.get("execution_count") for o in outputs if isinstance(o, dict)
+            )
+        else:
+            count, counts = -1, ()
+        cells.append(
+            (
+                cell.get("id"),
+                cell.get("execution_count"),
+                cell.get("prompt_number"),
+                count,
+                counts,
+                frozenset(cell["metadata"]),
+            )
+        )
+    return frozenset(nb["metadata"]), cells
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _summary(before: _Facts, after: _Facts) -> str:
+    """Describe what stripping changed, e.g. ``3 outputs, 2 execution counts``.
+
+    Args:
+        before: The facts of the notebook as read (:func:`_facts`).
+        after: The facts of the stripped notebook.
+
+    Returns:
+        A short description.
+    """
+    meta_before, cells_before = before
+    meta_after, cells_after = after
+    parts: list[str] = []
+    if len(cells_after) != len(cells_before):
+        parts.append(_plural(len(cells_before) - len(cells_after), "cell"))
+    outputs = sum(max(c[3], 0) for c in cells_before) - sum(
+        max(c[3], 0) for c in cells_after
+    )
+    if outputs:
+        parts.append(_plural(outputs, "output"))
+    counts = sum(c[1] is not None for c in cells_before) - sum(
+        c[1] is not None for c in cells_after
+    )
+    if counts > 0:
+        parts.append(_plural(counts, "execution count"))
+    if len(cells_after) == len(cells_before):
+        if [c[0] for c in cells_before] != [c[0] for c in cells_after]:
+            parts.append("cell ids")
+        if any(a[5] != b[5] for a, b in zip(cells_after, cells_before, strict=True)):
+            parts.append("cell metadata")
+    dropped = sorted(meta_before - meta_after)
+    if dropped:
+        parts.append(f"metadata {', '.join(dropped)}")
+    return ", ".join(parts) or "metadata"
+
+
+def _read_elided(
+    text: str, path: str, options: StripOptions
+) -> tuple[Any, dict[int, int]] | None:
+    """Parse a notebook without the outputs stripping drops, when that is safe.
+
+    Args:
+        text: The notebook text.
+        path: The file, for messages.
+        options: What to strip.
+
+    Returns:
+        The notebook (outputs of elided cells empty) and the elided cells'
+        output counts; None when the whole notebook must be parsed.
+    """
+    if options.max_size or options.keep_output_types or options.keep_output:
+        return None  # some outputs may stay: they must be parsed
+    elided = scan.elide_outputs(text)
+    if elided is None:
+        return None
+    try:
+        nb = io.parse_json(elided.text, path)
+        io.check_structure(nb, path)
+        counts = scan.restore(nb, elided.counts)
+        if counts is None:
+            return None
+        nb = io.as_nodes(nb)
+        cells = nb["cells"]
+        for index in counts:
+            if upstream.keeps_output(
+                nb, cells[index], options.keep_output, options.strip_init_cells
+            ):
+                return None
+    except Exception:  # the full parse reports it, as nbstripout would
+        return None
+    return nb, counts
+
+
+def strip_text(
+    text: str, path: str, options: StripOptions, output: bool = True
+) -> Stripped:
+    """Strip one notebook's text as ``nbstripout`` would.
+
+    Rather than keep a deep copy to compare, this records a few facts before
+    stripping: when they differ afterwards the notebook certainly changed;
+    when the bytes to write equal the bytes read it certainly did not; only
+    otherwise (a file already stripped but not in nbformat's layout, or a
+    nested metadata key removed) are both versions parsed again and compared.
+
+    Args:
+        text: The notebook text.
+        path: The file, for messages.
+        options: What to strip.
+        output: Produce the new bytes; without, a change the facts already
+            prove is reported without serialising (``--verify``).
+
+    Returns:
+        Whether it changed and, if so, the new bytes.
+
+    Raises:
+        InputError: If the text is not an nbformat 4 notebook, or nbstripout
+            rejects its metadata.
+    """
+    light = _read_elided(text, path, options)
+    nb, elided = light if light is not None else (io.load(text, path, False), None)
+    upstream.strip_transient(nb)
+    io.normalise_ids(nb)
+    before = _facts(nb, elided)
+    try:
+        after = upstream.strip_output(nb, **options.as_kwargs())
+    except upstream.metadata_error() as exc:
+        raise InputError(path, f"invalid notebook metadata: {exc}") from None
+    # nbformat joins multi-line values while reading; nothing nbstripout decides
+    # depends on it (sizes are sums of lengths, blank sources are blank either
+    # way), so it is done after stripping, on what is left.
+    upstream.rejoin_lines(after)
+    facts = _facts(after)
+    changed = facts != before
+    summary = _summary(before, facts) if changed else ""
+    if changed and not output:
+        return Stripped(changed=True, summary=summary)
+    out = io.dumps(after)
+    if not changed:
+        if out == text:
+            return Stripped(changed=False)
+        original = io.parse(text, path)
+        for cell, fact in zip(original["cells"], before[1], strict=True):
+            if fact[0] is not None:  # ids as nbformat's reader normalised them
+                cell["id"] = fact[0]
+        if original == io.parse(out, path):
+            return Stripped(changed=False)
+        summary = _summary(before, facts)
+    try:
+        data = out.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(path, f"cannot encode as UTF-8: {exc.reason}") from None
+    return Stripped(changed=True, output=data, summary=summary)
+
+
+def strip_file(
+    path: str | Path, options: StripOptions, verify: bool = False
+) -> Stripped:
+    """Strip one notebook file in place (atomically), unless ``verify``.
+
+    Args:
+        path: The notebook.
+        options: What to strip.
+        verify: Only tell whether it would change; write nothing.
+
+    Returns:
+        What stripping did (or would do).
+
+    Raises:
+        InputError: If the file cannot be read, is not a notebook, or cannot be
+            written. The file is then unchanged.
+    """
+    name = str(path)
+    text = io.decode(io.read_bytes(path), name)
+    try:
+        result = strip_text(text, name, options, output=not verify)
+    except InputError:
+        raise
+    except Exception as exc:  # nbstripout/nbformat on a notebook they do not expect
+        raise InputError(name, f"cannot strip: {type(exc).__name__}: {exc}") from None
+    if result.changed and not verify and result.output is not None:
+        write_atomic(path, result.output)
+    return result
