@@ -102,7 +102,13 @@ def test_explicit_pyproject(tmp_path: Path) -> None:
     assert cfg.get("select") == ["MLQ1"]
 
 
-def test_line_of_prefers_table() -> None:
-    text = "[tool.other]\nexclude = 1\n[tool.mlqa]\nexclude = 2\n"
-    assert config.line_of(text, "exclude") == 4
-    assert config.line_of(text, "missing") is None
+def test_error_line_is_the_keys_line_in_tool_mlqa(tmp_path: Path) -> None:
+    # the same key earlier in another table must not take the blame
+    write(
+        tmp_path / "pyproject.toml",
+        "[tool.other]\nexclude = 1\n\n[tool.mlqa]\nexclude = 2\n",
+    )
+    with pytest.raises(InputError) as info:
+        config.load(tmp_path)
+    assert "exclude must be" in str(info.value)
+    assert info.value.line == 5

@@ -40,6 +40,7 @@ def demo_report(demo: Path) -> tuple[int, list[dict[str, object]], str]:
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
+@pytest.mark.slow  # mypy over torch, cold: about 20-40 s
 def test_demo_shows_every_seeded_problem(
     demo_report: tuple[int, list[dict[str, object]], str],
 ) -> None:
