@@ -15,8 +15,17 @@ from mlqa.testing.battery import CHECKS
 pytest_plugins = ["pytester"]
 
 # In-process runs: no end-of-run gc.collect() and no assertion rewriting of the
-# modules each run re-imports (seconds each with torch and Hypothesis loaded).
-FAST = ("-p", "no:unraisableexception", "-p", "no:cacheprovider", "--assert=plain")
+# modules each run re-imports (seconds each with torch and Hypothesis loaded);
+# pytest-torch (installed for benchmarks/eval_testing.py) stays out of the runs.
+FAST = (
+    "-p",
+    "no:unraisableexception",
+    "-p",
+    "no:cacheprovider",
+    "--assert=plain",
+    "-p",
+    "no:pytest_torch",
+)
 
 ZOO_SOURCE = Path(zoo.__file__).read_text(encoding="utf-8")
 NAMES = {factory.removeprefix("make_"): check for factory, check in zoo.ZOO.items()}
@@ -624,6 +633,9 @@ def test_a_failure_shows_the_users_frame_not_mlqas(
 ) -> None:
     tokens_project.makepyprojecttoml(
         token_table("broken", "Broken", checks=only("eval_mode"))
+        + token_table(
+            "typo", "CausalLM", checks=only("params_update"), frozen='["tok.wieght"]'
+        )
     )
     tokens_project.makepyfile(test_api="""
         import torch
@@ -634,7 +646,7 @@ def test_a_failure_shows_the_users_frame_not_mlqas(
             assert_causal(Leaky(), tokens()[0])
         """)
     result = tokens_project.runpytest(*FAST, "--mlqa", "-p", "no:randomly")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=3)
     out = result.stdout.str()
     result.stdout.fnmatch_lines(
         [
@@ -647,6 +659,10 @@ def test_a_failure_shows_the_users_frame_not_mlqas(
             "*return self.head(ids.float())*",
             "*linear.py:*: in forward",
             "E*RuntimeError: mat1 and mat2 shapes cannot be multiplied*",
+            "*_ mlqa::typo::params_update _*",
+            "pyproject.toml:*: [[]tool.mlqa.models.typo] params_update: ValueError: "
+            "frozen pattern 'tok.wieght' matches no parameter*",
+            "*- mlqa model checks -*",
         ]
     )
     assert "mlqa/testing" not in out and "_core.py" not in out

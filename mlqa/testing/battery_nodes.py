@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mlqa.pytest_plugin import PREFIX, devices
+from mlqa.testing.battery import display_path
 
 if TYPE_CHECKING:
     from mlqa.testing.battery import ModelSpec
@@ -131,7 +132,6 @@ class MlqaConfigError(pytest.Item):
         """Fail with the config error's one line (no traceback): an error item."""
         __tracebackhide__ = True
         from mlqa.diagnostics import InputError
-        from mlqa.testing.battery import display_path
 
         error = self.error
         if isinstance(error, InputError):
@@ -156,7 +156,6 @@ class MlqaConfigError(pytest.Item):
 
 def _config_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
     from mlqa.diagnostics import InputError
-    from mlqa.testing.battery import display_path
 
     error = excinfo.value
     if not isinstance(error, InputError):
@@ -214,6 +213,15 @@ class MlqaItem(pytest.Item):
             "mlqa"
         ):
             return f"model {self.spec.name!r}: {excinfo.value}"
+        if isinstance(excinfo.value, (ValueError, TypeError)) and _raised_by_mlqa(
+            excinfo
+        ):  # an assertion rejected a setting of the table (frozen, tied, dim ...)
+            path, line = self.spec.source
+            where = f"{display_path(path)}:{line}: " if line else ""
+            return (
+                f"{where}[tool.mlqa.models.{self.spec.name}] {self.check}: "
+                f"{type(excinfo.value).__name__}: {excinfo.value}"
+            )
         if not self.config.getoption("fulltrace", False):
             excinfo.traceback = _user_frames(excinfo)
             if style is None and self.config.getoption("tbstyle", "auto") == "auto":
@@ -228,6 +236,20 @@ class MlqaItem(pytest.Item):
         """
         path, line = self.spec.source
         return path, None if line is None else line - 1, self.nodeid
+
+
+def _mlqa_root() -> Path:
+    import inspect
+
+    import mlqa
+
+    return Path(inspect.getfile(mlqa)).parent.resolve()
+
+
+def _raised_by_mlqa(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    """Tell whether the innermost frame of a failure is mlqa's own code."""
+    last = Path(str(excinfo.traceback[-1].path)).resolve()
+    return last.is_relative_to(_mlqa_root())
 
 
 def _user_frames(excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
@@ -245,11 +267,9 @@ def _user_frames(excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
     import pluggy
     from torch.nn.modules import module
 
-    import mlqa
-
-    hidden = tuple(
+    hidden = (_mlqa_root(),) + tuple(
         Path(inspect.getfile(obj)).parent.resolve()
-        for obj in (mlqa, pytest.Item, pluggy.PluginManager)
+        for obj in (pytest.Item, pluggy.PluginManager)
     )
     plumbing = Path(inspect.getfile(module)).resolve()  # Module.__call__ -> forward
 
