@@ -635,3 +635,35 @@ def test_broken_means_what_ast_parse_says(source: str, broken: bool) -> None:
     except SyntaxError:
         parses = False
     assert parses is not broken and bool(errors) is broken, errors
+
+
+def test_runner_contract_in_process(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `mlqa run` calls the step in process: same findings as the command, no output.
+    from mlqa.runner import STEPS, run_files
+
+    cli = json.loads(run(capsys, "--format", "json", "--no-cache")[1])
+    config = mlqa.config.load(project).with_settings({"cache": False})
+    before = (project / "train.py").read_bytes()
+    result = run_files(
+        STEPS["rules"], [Path("train.py"), Path("clean.py")], config, fix=True
+    )
+    assert capsys.readouterr() == ("", "")
+    assert (result.tool, result.files, result.errors, result.changed) == (
+        "rules",
+        2,
+        [],
+        [],
+    )
+    assert [f._asdict() for f in result.findings] == cli
+    assert result.exit_code == 1
+    assert (project / "train.py").read_bytes() == before  # fix is ignored
+    assert not (project / ".mlqa_cache").exists()
+    # a bad code in the config is an error of the step, not a traceback
+    bad = config.with_settings({"select": ["MLQ9"]})
+    result = run_files(STEPS["rules"], [Path("train.py")], bad, fix=False)
+    assert result.exit_code == 2 and result.findings == []
+    assert [str(e) for e in result.errors] == [
+        "pyproject.toml: unknown rule code or prefix 'MLQ9'"
+    ]

@@ -41,7 +41,7 @@ from mlqa.runner import Result
 if TYPE_CHECKING:
     from mlqa.cache import ResultCache
 
-__all__ = ["analyze", "main", "run", "selection"]
+__all__ = ["analyze", "main", "run", "select_rules"]
 
 NAME = "rules"
 #: Below this many files to check, a process pool costs more than it saves.
@@ -56,7 +56,7 @@ def _workers(files: int) -> int:
     return workers(files, min_items=PARALLEL_MIN_FILES, min_cpus=PARALLEL_MIN_CPUS)
 
 
-class Selection(NamedTuple):
+class RuleSelection(NamedTuple):
     """Which rules run where, from the config.
 
     Attributes:
@@ -90,7 +90,7 @@ class Selection(NamedTuple):
         return Options(self.names, codes)
 
 
-def selection(config: Config) -> Selection:
+def select_rules(config: Config) -> RuleSelection:
     """Read which rules run where from the config.
 
     Args:
@@ -110,7 +110,7 @@ def selection(config: Config) -> Selection:
         for glob, values in dict(config.get("per-file-ignores")).items()
     }
     names = frozenset(config.get("hyperparameter-names")) | DEFAULT_NAMES
-    return Selection(
+    return RuleSelection(
         frozenset(chosen), per_file, names, tuple(config.get("config-paths"))
     )
 
@@ -153,6 +153,47 @@ def _check(tasks: list[Task]) -> list[FileResult]:
             gc.enable()
 
 
+def _outcomes(
+    files: list[Path], config: Config, chosen: RuleSelection
+) -> list[FileResult]:
+    """Each file's findings and errors: from the cache when unchanged, else checked."""
+    from mlqa.cache import digest
+
+    cache = _cache(config, chosen.names) if config.get("cache") else None
+    outcomes: list[FileResult] = [([], []) for _ in files]
+    todo: list[tuple[int, str, str, str]] = []  # index, rel, kind, content hash
+    tasks: list[Task] = []
+    for index, path in enumerate(files):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            reason = f"cannot read file: {exc.strerror or exc}"
+            outcomes[index] = ([], [(None, None, reason)])
+            continue
+        rel = relative(path, config.root)
+        options = chosen.options(rel)
+        kind = ",".join(sorted(options.codes or ()))
+        content_hash = digest(data) if cache is not None else ""
+        hit = cache.get(rel, content_hash, kind) if cache is not None else None
+        if hit is not None:
+            outcomes[index] = (
+                [(f[0], f[1], f[2], f[3]) for f in hit[0]],
+                [(e[0], e[1], e[2]) for e in hit[1]],
+            )
+            continue
+        todo.append((index, rel, kind, content_hash))
+        tasks.append((data, display(path), path.suffix == ".ipynb", options))
+    for (index, rel, kind, content_hash), found in zip(
+        todo, _check(tasks), strict=True
+    ):
+        outcomes[index] = found
+        if cache is not None:
+            cache.put(rel, content_hash, kind, [found[0], found[1]])
+    if cache is not None:
+        cache.save()
+    return outcomes
+
+
 def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """Run the ML rules over files (the ``rules`` step).
 
@@ -167,61 +208,22 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """
     result = Result(NAME, files=len(files))
     try:
-        chosen = selection(config)
+        chosen = select_rules(config)
     except ValueError as exc:
         where = display(config.pyproject) if config.pyproject else "mlqa check"
         result.errors.append(InputError(where, str(exc)))
         return result
-    cache = _cache(config, chosen.names) if config.get("cache") else None
-    shown: list[str] = []
-    results: dict[int, FileResult] = {}
-    todo: list[tuple[int, str, str, str]] = []  # index, rel, kind, content hash
-    tasks: list[Task] = []
-    for path in files:
-        index, name = len(shown), display(path)
-        shown.append(name)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            message = f"cannot read file: {exc.strerror or exc}"
-            results[index] = ([], [(None, None, message)])
-            continue
-        rel = relative(path, config.root)
-        options = chosen.options(rel)
-        kind = ",".join(sorted(options.codes or ()))
-        content_hash = ""
-        if cache is not None:
-            from mlqa.cache import digest
-
-            content_hash = digest(data)
-            hit = cache.get(rel, content_hash, kind)
-            if hit is not None:
-                results[index] = (
-                    [(f[0], f[1], f[2], f[3]) for f in hit[0]],
-                    [(e[0], e[1], e[2]) for e in hit[1]],
-                )
-                continue
-        todo.append((index, rel, kind, content_hash))
-        tasks.append((data, name, path.suffix == ".ipynb", options))
-    for (index, rel, kind, content_hash), found in zip(
-        todo, _check(tasks), strict=True
-    ):
-        results[index] = found
-        if cache is not None:
-            cache.put(rel, content_hash, kind, [found[0], found[1]])
-    if cache is not None:
-        cache.save()
     problems = []
-    for index, (findings, errors) in results.items():
-        name = shown[index]
+    for path, (findings, errors) in zip(
+        files, _outcomes(files, config, chosen), strict=True
+    ):
+        name = display(path)
         result.findings += [Finding(name, *f) for f in findings]
-        problems += [
-            (name, line or 0, col or 0, message) for line, col, message in errors
-        ]
+        problems += [(name, line or 0, col or 0, text) for line, col, text in errors]
     result.findings.sort()
     result.errors = [
-        InputError(name, message, line or None, col or None)
-        for name, line, col, message in sorted(problems)
+        InputError(name, text, line or None, col or None)
+        for name, line, col, text in sorted(problems)
     ]
     return result
 
@@ -277,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings["cache"] = False
     config = config.with_settings(settings)
     try:
-        codes = selection(config).codes
+        codes = select_rules(config).codes
     except ValueError as exc:
         print(f"mlqa check: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -12,6 +12,26 @@ is picked.
 This module imports no rule module at import time (rule modules import it),
 so there is no import cycle: :func:`all_rules` imports :data:`RULE_MODULES`
 on first use.
+
+Adding a rule:
+
+1. ``mlqa/rules/<what_it_flags>.py`` with ``RULE = define(Rule(code, name,
+   summary, doc))`` (the doc has the :data:`SECTIONS`; the name is the module
+   name in kebab case) and its check::
+
+       @register(ast.Call, rules=(RULE,), scan=scan_something)
+       def check_something(ctx: FileContext, node: ast.Call, state: State) -> None:
+           if ...:
+               ctx.report(node, RULE, "what is wrong; what to do")
+
+   ``scan`` appends the offsets of the text where the check could fire (a
+   superset; it decides which statements are walked); shared knowledge goes
+   in a helper module (:mod:`~mlqa.rules.hyperparameter_apis`), never in the
+   walker.
+2. Its module name in :data:`RULE_MODULES`.
+3. ``tests/rules/<what_it_flags>.py``: a fixture whose ``# expect: CODE:COL``
+   comments give every finding of that rule alone, exactly.
+4. ``mlqa rule --write docs/rules`` renders its page; the rules index links it.
 """
 
 from __future__ import annotations
