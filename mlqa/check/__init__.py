@@ -121,9 +121,10 @@ def _sources() -> list[Path]:
 
     here = Path(__file__).parent
     files = [*here.glob("*.py"), *(here.parent / "rules").glob("*.py")]
-    spec = importlib.util.find_spec("mlqa.nbcells")
-    if spec is not None and spec.origin:
-        files.append(Path(spec.origin))
+    for module in ("mlqa.notebooks.cells", "mlqa.notebooks.io"):  # the cell reader
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            files.append(Path(spec.origin))
     return sorted(files)
 
 

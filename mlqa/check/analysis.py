@@ -21,7 +21,7 @@ from mlqa.rules.context import Options, RawFinding
 from mlqa.rules.engine import analyze_source, analyze_tree, parse
 
 if TYPE_CHECKING:
-    from mlqa.nbcells import Cell
+    from mlqa.notebooks.cells import Cell
 
 #: An error before it has a path: (line, column, message); None when unknown.
 RawError = tuple[int | None, int | None, str]
@@ -36,7 +36,7 @@ def _syntax(exc: SyntaxError) -> RawError:
 
 
 def _analyze_notebook(text: str, path: str, options: Options) -> FileResult:
-    from mlqa.nbcells import code_cells, combine
+    from mlqa.notebooks.cells import code_cells, combine
 
     errors: list[RawError] = []
     good = []
