@@ -685,3 +685,15 @@ def test_an_absent_device_is_reported(pytester: pytest.Pytester) -> None:
             " its tests were SKIPPED, nothing ran on cuda:7",
         ]
     )
+
+
+def test_every_battery_key_and_item_is_documented() -> None:
+    from mlqa.testing.battery import OPTIONAL, OVERFIT_KEYS, REQUIRED
+
+    docs = Path(__file__).parents[1] / "docs" / "testing.md"
+    section = docs.read_text(encoding="utf-8").split("pytest --mlqa`", 1)[1]
+    rows = {line.split("|")[1].strip() for line in section.splitlines() if "|" in line}
+    missing = [f"`{name}`" for name in (*REQUIRED, *OPTIONAL, *CHECKS)]
+    missing = [name for name in missing if name not in rows]
+    assert not missing, f"not in the battery tables of docs/testing.md: {missing}"
+    assert all(f"`{key}`" in section or key in section for key in OVERFIT_KEYS)
