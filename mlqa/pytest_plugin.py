@@ -81,10 +81,14 @@ def _devices(value: str) -> list[str]:
         return []
     devices = [d.strip() for d in value.split(",")]
     for device in devices:
+        lower = device.lower()
+        hint = _DEVICE_HINTS.get(lower)
         match = _DEVICE.match(device)
-        if match and (match[1] in TORCH_DEVICE_TYPES or _torch_device_type(match[1])):
-            continue
-        hint = _DEVICE_HINTS.get(device.lower())
+        if hint is None and match:
+            if match[1] in TORCH_DEVICE_TYPES or _torch_device_type(match[1]):
+                continue
+        elif hint is None and lower != device and _DEVICE.match(lower):
+            hint = lower if lower.split(":")[0] in TORCH_DEVICE_TYPES else None
         suggestion = f"did you mean {hint!r}? " if hint else ""
         raise argparse.ArgumentTypeError(
             f"--mlqa-devices={value!r}: {device!r} is not a torch device "

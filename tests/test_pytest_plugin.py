@@ -301,6 +301,10 @@ def test_bad_models_table_is_an_error_item(project: pytest.Pytester) -> None:
             "*--mlqa-devices='cpu,gpu': 'gpu' is not a torch device (did you mean 'cuda'? *",
         ),
         (["--mlqa-devices=tpu"], "*'tpu' is not a torch device (use 'auto' or *"),
+        (
+            ["--mlqa-devices=CUDA:0"],
+            "*'CUDA:0' is not a torch device (did you mean 'cuda:0'? *",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(
