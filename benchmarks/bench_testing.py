@@ -23,9 +23,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from mlqa import testing
-from mlqa.testing.battery import CHECKS, ModelSpec, run_check
+from mlqa.testing.battery import CHECKS, NEEDS, ModelSpec
+from mlqa.testing.battery_items import run_check
 
 BATCH = 16  # --batch changes it
+#: The battery keys the bench's model table gives (so their checks run).
+NEEDS_GIVEN = ("output_shape", "loss_at_init")
 CLASSES = 10
 
 
@@ -61,6 +64,30 @@ def make_batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 LOSS = F.cross_entropy
+
+VOCAB, SEQ, WIDTH = 32, 16, 32
+
+
+class TinyLM(nn.Module):
+    """A one-layer causal transformer, for the causal check's row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tok = nn.Embedding(VOCAB, WIDTH)
+        self.attn = nn.MultiheadAttention(WIDTH, 2, batch_first=True)
+        self.head = nn.Linear(WIDTH, VOCAB)
+        mask = torch.triu(torch.ones(SEQ, SEQ, dtype=torch.bool), 1)
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        h = self.tok(tokens)
+        h = h + self.attn(h, h, h, attn_mask=self.mask, need_weights=False)[0]
+        return self.head(h)
+
+
+def make_tokens() -> torch.Tensor:
+    gen = torch.Generator().manual_seed(0)
+    return torch.randint(0, VOCAB, (BATCH, SEQ), generator=gen)
 
 
 def bare_train_steps(
@@ -133,8 +160,14 @@ def pairs(
         out = model(xg)
         for i in range(BATCH):
             torch.autograd.grad(out[i].sum(), xg, retain_graph=i < BATCH - 1)
+        # v2: the value test (one sample changed) and a batch of one
+        with torch.no_grad():
+            changed = x.clone()
+            changed[0] = x[1] + 0.5
+            moved = model(changed)[1:] != out[1:]
+            alone = model(x[:1]) != out[:1]
         model.train()
-        return out
+        return moved, alone
 
     def bare_deterministic() -> object:
         runs = []
@@ -152,12 +185,17 @@ def pairs(
             outs.append(out)
         return outs
 
-    return {
+    rows = {
         "output_shape": (
-            lambda: testing.assert_output_shape(model, x, ("B", CLASSES)),
+            lambda: testing.assert_output_shape(
+                model, x, ("B", CLASSES), batch_sizes=()
+            ),
             bare_shape,
         ),
-        "finite": (lambda: testing.assert_finite(model, batch, LOSS), bare_finite),
+        "finite": (
+            lambda: testing.assert_finite(model, batch, LOSS, edge_cases=False),
+            bare_finite,
+        ),
         "params_update": (
             lambda: testing.assert_params_update(model, batch, LOSS),
             bare_update,
@@ -183,6 +221,141 @@ def pairs(
             bare_parity,
         ),
     }
+    rows.update(v2_pairs(model, x, y))
+    return rows
+
+
+def v2_pairs(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
+    """(mlqa check, bare steps) for the v2 checks and the v2 parts of older ones."""
+    import io
+
+    batch = (x, y)
+    lm = TinyLM()
+    tokens = make_tokens()
+
+    def bare_shape_sizes() -> object:
+        model.eval()
+        with torch.no_grad():
+            shapes = [model(x[:n]).shape for n in (BATCH, 1, 2)]
+        model.train()
+        return shapes
+
+    def bare_finite_edges() -> object:
+        model.zero_grad(set_to_none=True)
+        out = model(x)
+        LOSS(out, y).backward()
+        model.eval()
+        flat = x.reshape(BATCH, -1)
+        with torch.no_grad():
+            for variant in (
+                torch.zeros_like(x),
+                flat.mean(1, keepdim=True).expand_as(flat).reshape(x.shape),
+                x * 1e4,
+                x[:1],
+            ):
+                torch.isfinite(model(variant)).all()
+        model.train()
+        return out
+
+    def bare_eval_mode() -> object:
+        model.eval()
+        before = [t.clone() for t in model.state_dict().values()]
+        with torch.no_grad():
+            same = torch.equal(model(x), model(x))
+        after = list(model.state_dict().values())
+        unchanged = all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
+        model.train()
+        return same, unchanged
+
+    def bare_dtype() -> object:
+        model.zero_grad(set_to_none=True)
+        out = model(x)
+        out.backward(torch.ones_like(out))
+        return out
+
+    def bare_causal() -> object:
+        lm.eval()
+        with torch.no_grad():
+            base = lm(tokens)
+            for t in range(1, SEQ):
+                changed = tokens.clone()
+                changed[:, t] = torch.where(changed[:, t] != VOCAB - 1, VOCAB - 1, 0)
+                bool((lm(changed)[:, :t] != base[:, :t]).any())
+        lm.train()
+        return base
+
+    def bare_checkpoint() -> object:
+        torch.manual_seed(0)
+        saved = make_model()
+        with torch.no_grad():
+            saved(x)
+        buffer = io.BytesIO()
+        torch.save(saved.state_dict(), buffer)
+        buffer.seek(0)
+        torch.manual_seed(1)
+        fresh = make_model()
+        fresh.load_state_dict(torch.load(buffer, weights_only=True), strict=True)
+        saved.eval()
+        fresh.eval()
+        with torch.no_grad():
+            return torch.equal(saved(x), fresh(x))
+
+    def bare_shared() -> object:
+        ids: dict[int, list[str]] = {}
+        for name, p in model.named_parameters(remove_duplicate=False):
+            ids.setdefault(id(p), []).append(name)
+        return [n for n in ids.values() if len(n) > 1]
+
+    return {
+        "output_shape (+batch 1, 2)": (
+            lambda: testing.assert_output_shape(
+                model, x, ("B", CLASSES), dtype=torch.float32
+            ),
+            bare_shape_sizes,
+        ),
+        "finite (+4 edge cases)": (
+            lambda: testing.assert_finite(model, batch, LOSS),
+            bare_finite_edges,
+        ),
+        "params_update (frozen=[])": (
+            lambda: testing.assert_params_update(model, batch, LOSS, frozen=[]),
+            pairs_update(model, x, y),
+        ),
+        "eval_mode": (lambda: testing.assert_eval_mode(model, x), bare_eval_mode),
+        "dtype_consistent": (
+            lambda: testing.assert_dtype_consistent(model, x),
+            bare_dtype,
+        ),
+        f"causal (TinyLM, T={SEQ})": (
+            lambda: testing.assert_causal(lm, tokens),
+            bare_causal,
+        ),
+        "checkpoint_roundtrip": (
+            lambda: testing.assert_checkpoint_roundtrip(make_model, x),
+            bare_checkpoint,
+        ),
+        "no_shared_params": (
+            lambda: testing.assert_no_shared_params(model),
+            bare_shared,
+        ),
+    }
+
+
+def pairs_update(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> Callable[[], object]:
+    trained = copy.deepcopy(model)
+
+    def bare_update() -> object:
+        opt = torch.optim.Adam(trained.parameters(), lr=1e-3)  # noqa: MLQ101
+        opt.zero_grad(set_to_none=True)
+        LOSS(trained(x), y).backward()
+        opt.step()
+        return opt
+
+    return bare_update
 
 
 def timed(func: Callable[[], object]) -> float:
@@ -229,26 +402,28 @@ def main() -> None:
         f"worst ratio: {worst:.2f}x of medians, {worst_min:.2f}x of minimums (goal <= 1.2x)"
     )
 
+    # the default battery: every check but those that need a key not given here
+    default = tuple(c for c in CHECKS if NEEDS.get(c) in (None, *NEEDS_GIVEN))
     spec = ModelSpec(
         name="cnn",
         factory=make_model,
         batch=make_batch,
         loss=LOSS,
-        checks=CHECKS,
+        checks=default,
         output_shape=("B", CLASSES),
         loss_at_init=(math.log(CLASSES), None),
     )
     totals = []
     for _ in range(5):
         start = time.perf_counter()
-        for check in CHECKS:
+        for check in default:
             if check == "device_parity":
                 run_check(spec, check, device="cpu")
             else:
                 run_check(spec, check)
         totals.append(time.perf_counter() - start)
     print(
-        f"whole battery ({len(CHECKS)} checks, fresh model each): median {statistics.median(totals):.2f} s over 5 runs"
+        f"whole battery ({len(default)} checks, fresh model each): median {statistics.median(totals):.2f} s over 5 runs"
     )
 
 

@@ -315,6 +315,28 @@ def test_dispatch_mode_contract() -> None:
     assert seen[-1] == ("aten.lift_fresh", torch.float64) and t.dtype == torch.float64
     assert torch.ops.aten.lift_fresh.default.overloadpacket is torch.ops.aten.lift_fresh
 
+    # a subclass whose _should_skip_dynamo is False keeps its own __torch_dispatch__
+    # (no per-op torch._disable_dynamo wrapper: the cost of the wrapper is most of
+    # the tracing overhead)
+    class Unwrapped(Record):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            return False
+
+        def __torch_dispatch__(
+            self, func: Any, types: Any, args: Any = (), kwargs: Any = None
+        ) -> Any:
+            return func(*args, **(kwargs or {}))
+
+    assert Unwrapped.__dict__["__torch_dispatch__"].__qualname__.endswith(
+        "Unwrapped.__torch_dispatch__"
+    )
+    assert Record.__dict__[
+        "__torch_dispatch__"
+    ].__qualname__ != "Record.__torch_dispatch__" or (
+        not TorchDispatchMode._should_skip_dynamo()
+    )
+
 
 def test_dtype_names_op_and_submodule() -> None:
     report = message(testing.assert_dtype_consistent, *model_and_inputs("bf16_linear"))
@@ -514,3 +536,48 @@ def test_shared_params() -> None:
 
     report = message(testing.assert_no_shared_params, Aliased())
     assert "'a.weight'" in report and "'b.weight'" in report
+
+
+# -- the docs show real reports ----------------------------------------------------------
+
+#: The check (and zoo model) behind each example failure in docs/testing.md.
+DOC_EXAMPLES = {
+    "assert_causal": ("causal", "leaky_mask"),
+    "assert_batch_independent": ("batch_independent", "detached_batch_centering"),
+    "assert_eval_mode": ("eval_mode", "batchnorm_stuck_in_training"),
+    "assert_dtype_consistent": ("dtype_consistent", "bf16_linear"),
+    "assert_output_shape": ("output_shape", "squeezed_pool"),
+    "assert_params_update": ("params_update", "forgot_to_freeze"),
+    "assert_finite": ("finite", "std_normalised"),
+    "assert_checkpoint_roundtrip": ("checkpoint_roundtrip", "random_features"),
+    "assert_no_shared_params": ("shared_params", "shared_blocks"),
+}
+
+
+def _problems(report: str) -> list[str]:
+    """The problem lines of a report, numbers masked (they vary with the CPU)."""
+    import re
+
+    return [
+        re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "#", line.strip())
+        for line in report.splitlines()
+        if line.startswith("  - ")
+    ]
+
+
+def test_docs_example_failures_are_real_reports() -> None:
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).parent.parent / "docs" / "testing.md"
+    blocks = re.findall(
+        r"```\n(mlqa\.(assert_\w+) failed.*?)```", page.read_text(), re.S
+    )
+    shown = {name: text for text, name in blocks if name in DOC_EXAMPLES}
+    assert set(shown) == set(DOC_EXAMPLES)
+    for name, text in shown.items():
+        check, model = DOC_EXAMPLES[name]
+        with pytest.raises(AssertionError) as excinfo:
+            run(check, bugzoo.ZOO[model])
+        assert _problems(text) == _problems(str(excinfo.value)), name
+        assert str(excinfo.value).splitlines()[0] == text.splitlines()[0]

@@ -7,12 +7,11 @@ and runs inside :func:`~mlqa.testing._state.preserved_state`.
 
 from __future__ import annotations
 
-import copy
 import functools
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
+from mlqa.testing._copy import fresh_copy as fresh_copy
 from mlqa.testing._state import preserved_state
 
 if TYPE_CHECKING:
@@ -175,6 +174,40 @@ def map_tensors(obj: Any, func: Callable[[torch.Tensor], torch.Tensor]) -> Any:
     return obj
 
 
+class SameRandomness:
+    """Start each forward pass from the same random state (Python, NumPy, torch).
+
+    Python's and NumPy's global generators are reseeded (microseconds); torch's
+    are restored to the state saved at construction, because
+    ``torch.manual_seed`` costs a fraction of a millisecond. The check's wrapper
+    restores the caller's state afterwards.
+    """
+
+    SEED = 0
+
+    def __init__(self) -> None:
+        import torch
+
+        self._torch = torch.random.get_rng_state()
+        ready = torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
+        self._cuda = torch.cuda.get_rng_state_all() if ready else None
+
+    def restore(self) -> None:
+        """Put every generator in the same state as at the previous call."""
+        import random
+        import sys
+
+        import torch
+
+        random.seed(self.SEED)
+        numpy = sys.modules.get("numpy")
+        if numpy is not None:
+            numpy.random.seed(self.SEED)
+        torch.random.set_rng_state(self._torch)
+        if self._cuda is not None:
+            torch.cuda.set_rng_state_all(self._cuda)
+
+
 def eval_forward(model: nn.Module, inputs: Any) -> Any:
     """Run ``model`` on ``inputs`` without gradients.
 
@@ -299,86 +332,6 @@ def unpack_batch(batch: Any) -> tuple[Any, Any]:
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         fail(f"batch must be a pair (inputs, targets), got {type(batch).__name__}")
     return batch[0], batch[1]
-
-
-def _plain_module(cls: Any) -> bool:
-    from torch import nn
-
-    return (
-        cls.__reduce_ex__ is object.__reduce_ex__
-        and cls.__getstate__ is nn.Module.__getstate__
-        and not hasattr(cls, "__deepcopy__")
-        and not hasattr(cls, "__slots__")
-    )
-
-
-def _copy_tensor(tensor: Any, memo: dict[int, Any]) -> Any:
-    """Copy a plain parameter or buffer as ``copy.deepcopy`` would, without its overhead."""
-    import torch
-    from torch import nn
-
-    key = id(tensor)
-    if key in memo:
-        return memo[key]
-    kind = type(tensor)
-    if tensor is None or (kind is not nn.Parameter and kind is not torch.Tensor):
-        return copy.deepcopy(tensor, memo)
-    if tensor.__dict__ or not tensor.is_leaf or tensor.grad is not None:
-        return copy.deepcopy(tensor, memo)
-    data = tensor.detach().clone(memory_format=torch.preserve_format)
-    if kind is nn.Parameter:
-        clone: Any = nn.Parameter(data, requires_grad=tensor.requires_grad)
-    else:
-        clone = data.requires_grad_(tensor.requires_grad)
-    memo[key] = clone
-    return clone
-
-
-def _copy_module(module: Any, memo: dict[int, Any]) -> Any:
-    """``copy.deepcopy`` for a module, minus the cost of its many empty hook dicts.
-
-    Equivalent to what ``copy.deepcopy`` does for a module that does not customise
-    copying (every attribute deep-copied with the same memo, so tied weights stay
-    tied); modules that customise it go through ``copy.deepcopy`` itself.
-    """
-    key = id(module)
-    if key in memo:
-        return memo[key]
-    cls: Any = type(module)
-    if not _plain_module(cls):
-        return copy.deepcopy(module, memo)
-    clone = cls.__new__(cls)
-    memo[key] = clone
-    state: dict[str, Any] = {}
-    for name, value in module.__dict__.items():
-        if name == "_modules":
-            state[name] = type(value)(
-                (k, None if v is None else _copy_module(v, memo))
-                for k, v in value.items()
-            )
-        elif name in ("_parameters", "_buffers") and type(value) is dict:
-            state[name] = {k: _copy_tensor(v, memo) for k, v in value.items()}
-        elif type(value) in (dict, OrderedDict, list, set) and not value:
-            state[name] = type(value)()
-        else:
-            state[name] = copy.deepcopy(value, memo)
-    clone.__setstate__(state)
-    return clone
-
-
-def fresh_copy(model: nn.Module, train: bool = True) -> nn.Module:
-    """Deep-copy ``model`` so the caller's module is never changed.
-
-    Args:
-        model: The module.
-        train: Put the copy in training mode (True) or eval mode (False).
-
-    Returns:
-        The copy.
-    """
-    clone: nn.Module = _copy_module(model, {})
-    clone.train(train)
-    return clone
 
 
 def compute_loss(

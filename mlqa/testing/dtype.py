@@ -67,8 +67,14 @@ def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
     # a tensor brought in from outside (torch.from_numpy, torch.tensor(data)) is
     # like an input: judged by what forward() computes from it, not itself
     lifts = {torch.ops.aten.lift_fresh, torch.ops.aten.lift_fresh_copy}
+    tensor = torch.Tensor
 
     class DtypeTracer(TorchDispatchMode):  # type: ignore[no-untyped-call]
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # no torch.compile inside this trace: skip the per-op dynamo guard
+            return False
+
         def __torch_dispatch__(
             self,
             func: Any,
@@ -77,14 +83,17 @@ def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
             kwargs: dict[str, Any] | None = None,
         ) -> Any:
             result = func(*args, **(kwargs or {}))
-            if func.overloadpacket in lifts:
-                return result
-            wrong = [
-                t.dtype
-                for _, t in iter_tensors(result)
-                if t.dtype != want and t.is_floating_point()
-            ]
-            if wrong:
+            if type(result) is tensor:  # the common case, kept cheap
+                if result.dtype == want or not result.is_floating_point():
+                    return result
+                wrong = [result.dtype]
+            else:
+                wrong = [
+                    t.dtype
+                    for _, t in iter_tensors(result)
+                    if t.dtype != want and t.is_floating_point()
+                ]
+            if wrong and func.overloadpacket not in lifts:
                 given = [
                     t for _, t in iter_tensors(args) if isinstance(t, torch.Tensor)
                 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlqa.testing._core import (
+    SameRandomness,
     batch_size,
     call_model,
     check,
@@ -16,14 +17,11 @@ from mlqa.testing._core import (
     mismatch,
     slice_batch,
 )
-from mlqa.testing._state import seed_everything
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-#: Every forward pass starts from this seed, so noise is the same in each pass.
-SEED = 0
 #: (rtol, atol per unit of output scale) when a batch of one is compared with its
 #: row of the full batch: other batch sizes may pick other kernels.
 ROW_TOLERANCE = {"float16": (1e-2, 1e-3), "bfloat16": (5e-2, 1e-2)}
@@ -35,8 +33,8 @@ DEFAULT_SAME_SHAPE_TOLERANCE = (1e-6, 1e-7)
 Outputs = list[tuple[str, "torch.Tensor"]]
 
 
-def _forward(model: nn.Module, inputs: Any) -> Any:
-    seed_everything(SEED)
+def _forward(model: nn.Module, inputs: Any, rng: SameRandomness) -> Any:
+    rng.restore()
     return call_model(model, inputs)
 
 
@@ -62,7 +60,9 @@ def _list(samples: list[int]) -> str:
 Pairs = dict[int, tuple[list[int], float]]
 
 
-def _gradient_pairs(model: nn.Module, inputs: Any, size: int) -> tuple[Pairs, Outputs]:
+def _gradient_pairs(
+    model: nn.Module, inputs: Any, size: int, rng: SameRandomness
+) -> tuple[Pairs, Outputs]:
     """For each sample i, the other samples whose input gets a gradient from output i."""
     import torch
 
@@ -76,7 +76,7 @@ def _gradient_pairs(model: nn.Module, inputs: Any, size: int) -> tuple[Pairs, Ou
 
     prepared = map_tensors(inputs, leaf)
     with torch.enable_grad():
-        named = _batched(_forward(model, prepared), size)
+        named = _batched(_forward(model, prepared, rng), size)
         outputs = [t for _, t in named]
         base = [(path, t.detach()) for path, t in named]
         weights = [
@@ -118,13 +118,13 @@ def _gradient_pairs(model: nn.Module, inputs: Any, size: int) -> tuple[Pairs, Ou
 
 
 def _perturbation_pairs(
-    model: nn.Module, inputs: Any, size: int
+    model: nn.Module, inputs: Any, size: int, rng: SameRandomness
 ) -> tuple[Pairs, Outputs]:
     """For integer-only inputs: change sample j, see which other outputs move."""
     import torch
 
     with torch.no_grad():
-        named = _batched(_forward(model, inputs), size)
+        named = _batched(_forward(model, inputs, rng), size)
         base = [t for _, t in named]
         pairs: Pairs = {}
         for j in range(size):
@@ -139,7 +139,10 @@ def _perturbation_pairs(
                 return tensor
 
             changed = [
-                t for _, t in _batched(_forward(model, map_tensors(inputs, swap)), size)
+                t
+                for _, t in _batched(
+                    _forward(model, map_tensors(inputs, swap), rng), size
+                )
             ]
             for a, b in zip(base, changed, strict=True):
                 delta = (a - b).abs().reshape(size, -1).amax(dim=1).double().cpu()
@@ -176,7 +179,7 @@ def _rows_moved(
 
 
 def _changed_sample(
-    model: nn.Module, inputs: Any, size: int, base: Outputs
+    model: nn.Module, inputs: Any, size: int, base: Outputs, rng: SameRandomness
 ) -> list[str]:
     """Give sample 0 another input; the other samples' outputs must not move."""
     import torch
@@ -188,7 +191,9 @@ def _changed_sample(
         return tensor
 
     with torch.no_grad():
-        changed = dict(_batched(_forward(model, map_tensors(inputs, change)), size))
+        changed = dict(
+            _batched(_forward(model, map_tensors(inputs, change), rng), size)
+        )
     problems = []
     for path, before in base:
         after = changed.get(path)
@@ -208,14 +213,18 @@ def _changed_sample(
     return problems
 
 
-def _batch_of_one(model: nn.Module, inputs: Any, size: int, base: Outputs) -> list[str]:
+def _batch_of_one(
+    model: nn.Module, inputs: Any, size: int, base: Outputs, rng: SameRandomness
+) -> list[str]:
     """Run sample 0 alone; its output must match its row of the full batch."""
     import torch
 
     try:
         with torch.no_grad():
             alone = dict(
-                iter_tensors(_forward(model, slice_batch(inputs, size, 1)), "output")
+                iter_tensors(
+                    _forward(model, slice_batch(inputs, size, 1), rng), "output"
+                )
             )
     except Exception as exc:  # noqa: BLE001 - a crash on a batch of one is the finding
         return [f"with a batch of one (inputs[:1]) forward() raised {crash(exc)}"]
@@ -277,14 +286,15 @@ def assert_batch_independent(model: nn.Module, inputs: Any) -> None:
             f"inputs have batch size {size}: batch independence needs at least 2 samples"
         )
     copy = fresh_copy(model, train=False)
+    rng = SameRandomness()  # every pass starts from the same random state
     has_float = any(
         t.is_floating_point() and t.ndim and t.shape[0] == size
         for _, t in iter_tensors(inputs)
     )
     if has_float:
-        pairs, base = _gradient_pairs(copy, inputs, size)
+        pairs, base = _gradient_pairs(copy, inputs, size, rng)
     else:
-        pairs, base = _perturbation_pairs(copy, inputs, size)
+        pairs, base = _perturbation_pairs(copy, inputs, size, rng)
     problems = []
     if pairs:
         if len(pairs) == size and all(
@@ -302,8 +312,8 @@ def assert_batch_independent(model: nn.Module, inputs: Any) -> None:
                 for i, (others, worst) in sorted(pairs.items())
             ]
     elif has_float:
-        problems = _changed_sample(copy, inputs, size, base)
-    problems += _batch_of_one(copy, inputs, size, base)
+        problems = _changed_sample(copy, inputs, size, base, rng)
+    problems += _batch_of_one(copy, inputs, size, base, rng)
     if problems:
         fail(
             problems,
