@@ -16,6 +16,13 @@ mypy calls the attribute hook for every attribute of a class that defines
 - ``.module`` of a module is the module itself (see the wrappers below);
 - anything else mypy cannot find is ``Any``, never ``Tensor | Module``.
 
+A class that stores its attributes dynamically (``self.__dict__.update(kw)``
+or ``setattr(self, name, value)`` with a computed name, as config objects
+such as minGPT's ``CfgNode`` do) is treated like a class with an unknown
+base: attributes mypy cannot find on it are ``Any`` instead of errors. So is
+FSDP2's ``FSDPModule``: ``fully_shard(model)`` turns ``model`` into a subclass
+of both ``FSDPModule`` and the model's class, which torch's types cannot say.
+
 ``torch.compile(m)`` and the wrappers ``DistributedDataParallel(m)``,
 ``DataParallel(m)`` and ``FullyShardedDataParallel(m)`` have the type of
 ``m``: ``model = DDP(model)`` keeps ``model`` usable, calling it returns what
@@ -32,6 +39,7 @@ from functools import partial
 
 from mypy.checker import TypeChecker
 from mypy.nodes import (
+    ARG_POS,
     Block,
     CallExpr,
     Decorator,
@@ -51,7 +59,15 @@ from mypy.nodes import (
     WithStmt,
 )
 from mypy.plugin import AttributeContext, ClassDefContext, FunctionContext, Plugin
-from mypy.types import AnyType, Instance, Type, TypeOfAny, get_proper_type
+from mypy.types import (
+    AnyType,
+    FunctionLike,
+    Instance,
+    NoneType,
+    Type,
+    TypeOfAny,
+    get_proper_type,
+)
 
 MODULE = "torch.nn.modules.module.Module"
 MODULE_DICT = "torch.nn.modules.container.ModuleDict"
@@ -67,6 +83,7 @@ SAME_TYPE = frozenset(
         "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel",
     }
 )
+FSDP_MODULE = "torch.distributed.fsdp._fully_shard._fully_shard.FSDPModule"
 _REGISTER = {"register_buffer": "buffers", "register_parameter": "parameters"}
 _ATTRIBUTE_PREFIX = MODULE + "."
 
@@ -89,16 +106,29 @@ def _statements(body: list[Statement]) -> Iterator[Statement]:
                 yield from _statements(block.body)
 
 
-def _registered(func: FuncDef) -> Iterator[tuple[str, str]]:
-    """Yield ``(kind, name)`` for each ``self.register_*("name", value)``."""
+def _method_calls(func: FuncDef) -> Iterator[tuple[str, CallExpr]]:
+    """Yield ``(self name, call)`` for each call statement of a method body."""
     if not func.arguments:
         return
     self_name = func.arguments[0].variable.name
     for stmt in _statements(func.body.body):
-        call = stmt.expr if isinstance(stmt, ExpressionStmt) else None
+        if isinstance(stmt, ExpressionStmt) and isinstance(stmt.expr, CallExpr):
+            yield self_name, stmt.expr
+
+
+def _methods(ctx: ClassDefContext) -> Iterator[FuncDef]:
+    """Yield the methods defined in a class body (decorated ones too)."""
+    for node in ctx.cls.defs.body:
+        func = node.func if isinstance(node, Decorator) else node
+        if isinstance(func, FuncDef):
+            yield func
+
+
+def _registered(func: FuncDef) -> Iterator[tuple[str, str]]:
+    """Yield ``(kind, name)`` for each ``self.register_*("name", value)``."""
+    for self_name, call in _method_calls(func):
         if not (
-            isinstance(call, CallExpr)
-            and isinstance(call.callee, MemberExpr)
+            isinstance(call.callee, MemberExpr)
             and call.callee.name in _REGISTER
             and isinstance(call.callee.expr, NameExpr)
             and call.callee.expr.name == self_name
@@ -110,6 +140,43 @@ def _registered(func: FuncDef) -> Iterator[tuple[str, str]]:
         if isinstance(value, NameExpr) and value.name == "None":
             continue  # an optional buffer: left to Any
         yield _REGISTER[call.callee.name], call.args[0].value
+
+
+def _sets_attributes_dynamically(func: FuncDef) -> bool:
+    """Tell whether a method does ``self.__dict__.update(...)`` or ``setattr(self, name, ...)``."""
+    for self_name, call in _method_calls(func):
+        callee = call.callee
+        if (
+            isinstance(callee, MemberExpr)
+            and callee.name == "update"
+            and isinstance(callee.expr, MemberExpr)
+            and callee.expr.name == "__dict__"
+            and isinstance(callee.expr.expr, NameExpr)
+            and callee.expr.expr.name == self_name
+        ) or (
+            isinstance(callee, NameExpr)
+            and callee.name == "setattr"
+            and len(call.args) == 3
+            and isinstance(call.args[0], NameExpr)
+            and call.args[0].name == self_name
+            and not isinstance(call.args[1], StrExpr)
+        ):
+            return True
+    return False
+
+
+def mark_dynamic(ctx: ClassDefContext) -> None:
+    """Make unknown attributes ``Any`` on a class that sets them dynamically.
+
+    Args:
+        ctx: The class being defined (its MRO just computed).
+    """
+    name = ctx.cls.fullname
+    if name == FSDP_MODULE or (
+        not name.startswith("torch.")
+        and any(_sets_attributes_dynamically(func) for func in _methods(ctx))
+    ):
+        ctx.cls.info.fallback_to_any = True
 
 
 def collect_registered(ctx: ClassDefContext) -> None:
@@ -125,11 +192,9 @@ def collect_registered(ctx: ClassDefContext) -> None:
     if info.fullname.startswith("torch."):
         return
     found: dict[str, list[str]] = {}
-    for node in ctx.cls.defs.body:
-        func = node.func if isinstance(node, Decorator) else node
-        if isinstance(func, FuncDef):
-            for kind, name in _registered(func):
-                found.setdefault(kind, []).append(name)
+    for func in _methods(ctx):
+        for kind, name in _registered(func):
+            found.setdefault(kind, []).append(name)
     if found:
         info.metadata[METADATA] = {k: sorted(set(v)) for k, v in found.items()}
     else:
@@ -218,13 +283,13 @@ def same_type(ctx: FunctionContext) -> Type:
         ctx: The call.
 
     Returns:
-        The type of the first argument when it is an instance (a module),
-        else mypy's own answer (``torch.compile`` of a function stays
-        a callable with that function's signature).
+        The type of the first argument (a module, a union of modules, Any),
+        except for a function: ``torch.compile(f)`` keeps mypy's answer,
+        a callable with ``f``'s signature.
     """
-    if ctx.arg_types and ctx.arg_types[0]:
-        arg = get_proper_type(ctx.arg_types[0][0])
-        if isinstance(arg, Instance) and not arg.type.fullname.startswith("builtins."):
+    if ctx.arg_types and ctx.arg_types[0] and ctx.arg_kinds[0][0] == ARG_POS:
+        arg = ctx.arg_types[0][0]
+        if not isinstance(get_proper_type(arg), (FunctionLike, NoneType)):
             return arg
     return ctx.default_return_type
 
@@ -278,6 +343,20 @@ class TorchPlugin(Plugin):
         """
         del fullname
         return collect_registered
+
+    def get_customize_class_mro_hook(
+        self, fullname: str
+    ) -> Callable[[ClassDefContext], None] | None:
+        """Find classes that set their attributes dynamically (see :func:`mark_dynamic`).
+
+        Args:
+            fullname: The class being defined (every class is seen here).
+
+        Returns:
+            The hook.
+        """
+        del fullname
+        return mark_dynamic
 
 
 def plugin(version: str) -> type[Plugin]:

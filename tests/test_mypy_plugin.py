@@ -80,6 +80,23 @@ def train() -> None:
     model.require_backward_grad_sync = True
     out = model(torch.zeros(1, 4, dtype=torch.long))
     print(out.shape, raw_model.lm_head.in_features)
+
+
+class CfgNode:
+    """minGPT's config: attributes set through __dict__."""
+
+    def __init__(self, **kwargs: object) -> None:
+        self.__dict__.update(kwargs)
+
+
+def get_default_config() -> CfgNode:
+    C = CfgNode()
+    C.model_type = "gpt"
+    C.n_layer = C.n_head = 12
+    return C
+
+
+print(get_default_config().n_layer + 1)
 '''
 
 # Each line assigns a resolved attribute to ``str``: the error names its type.
@@ -132,6 +149,14 @@ class Config:
 
 model_args = dict(n_layer=4, dropout=0.1, bias=False, name="tiny")
 config = Config(**model_args)
+
+
+class Plain:
+    def __init__(self) -> None:
+        self.a = 1
+
+
+print(Plain().b)
 """
 
 
@@ -188,9 +213,10 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (13, "arg-type"),  # nn.Linear(in_features="4")
         (14, "attr-defined"),  # unknown Tensor attribute
         (26, "arg-type"),  # Config(**model_args): one finding, not four
+        (34, "attr-defined"),  # unknown attribute of a plain class
     ]
     assert checked["rc"] == 1
-    expansion = findings(checked, "wrong.py")[-1]["message"]
+    expansion = findings(checked, "wrong.py")[-2]["message"]
     assert 'incompatible type "**dict[str, ' in str(expansion)
     assert all(f'"{t}"' in str(expansion) for t in ("int", "float", "bool", "str"))
 
