@@ -45,6 +45,7 @@ PYDOCLINT_PRESET: dict[str, Any] = {
     "skip-checking-raises": True,
     "check-class-attributes": False,
     "omit-stars-when-documenting-varargs": True,
+    "check-arg-order": False,
 }
 
 #: pydoclint codes the preset drops, each for a sentence of the guide
@@ -235,10 +236,10 @@ def _guide_keeps(finding: Finding, node: ast.AST | None) -> bool:
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return True
     first = (ast.get_docstring(node) or "").split(maxsplit=1)[:1]
-    if code == "DOC201" and first and first[0] in ("Return", "Returns"):
+    if code in ("DOC201", "DOC402") and first and first[0] in _RETURN_WORDS:
         return False  # "may also be omitted if the docstring starts with Returns"
-    if code == "DOC402" and first and first[0] in ("Yield", "Yields"):
-        return False
+    if code == "DOC402" and not _yields(node, value=True):
+        return False  # only bare `yield`s: nothing to describe, as for None
     if code == "DOC403" and _yields(node):
         return False  # a @contextmanager (or unannotated generator) does yield
     # an abstract method or stub documents what its overrides return
@@ -318,8 +319,19 @@ def _own_scope(node: ast.AST) -> Iterable[ast.AST]:
             stack.extend(ast.iter_child_nodes(child))
 
 
-def _yields(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_scope(node))
+_RETURN_WORDS = ("Return", "Returns", "Yield", "Yields")
+
+
+def _yields(node: ast.FunctionDef | ast.AsyncFunctionDef, value: bool = False) -> bool:
+    return any(
+        isinstance(n, ast.YieldFrom)
+        or (isinstance(n, ast.Yield) and not (value and _is_none(n.value)))
+        for n in _own_scope(node)
+    )
+
+
+def _is_none(expr: ast.expr | None) -> bool:
+    return expr is None or (isinstance(expr, ast.Constant) and expr.value is None)
 
 
 def _returns_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -328,10 +340,7 @@ def _returns_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         text = ast.unparse(ann).strip("'\"")
         return text not in ("None", "NoReturn", "Never", "typing.NoReturn")
     return any(
-        isinstance(n, ast.Return)
-        and n.value is not None
-        and not (isinstance(n.value, ast.Constant) and n.value.value is None)
-        for n in _own_scope(node)
+        isinstance(n, ast.Return) and not _is_none(n.value) for n in _own_scope(node)
     )
 
 
