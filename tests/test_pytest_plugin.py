@@ -261,6 +261,42 @@ BAD_TABLES = [
         'loss = "zoo:loss"\nchecks = ["output_shape"]\n',
         "*m11] checks: 'output_shape' needs the output_shape key",
     ),
+    (
+        model_table("m12", "make_good", output_dtype='"float33"'),
+        '*m12] output_dtype: must be a dtype name such as "float32" (known: float16, *'
+        "got 'float33'",
+    ),
+    (
+        model_table("m13", "make_good", batch_sizes="[0, 2]"),
+        "*m13] batch_sizes: must be a list of positive batch sizes*got [[]0, 2]",
+    ),
+    (
+        model_table("m14", "make_good", tied='[["head.weight"]]'),
+        "*m14] tied: must be a list of groups of parameter names*",
+    ),
+    (
+        model_table("m15", "make_good", frozen='"hidden.*"'),
+        "*m15] frozen: must be a list of parameter name patterns*got 'hidden.*'",
+    ),
+    (
+        model_table("m16", "make_good", causal_dim='"time"'),
+        "*m16] causal_dim: must be the integer dimension of the sequence*",
+    ),
+    (
+        '[tool.mlqa.models.m17]\nfactory = "zoo:make_good"\nbatch = "zoo:batch"\n'
+        'loss = "zoo:loss"\noutput_dtype = "float32"\n',
+        "*m17] output_dtype: is checked with the output shape: add output_shape*",
+    ),
+    (
+        model_table("m18", "make_good", overfit="{target_ratio = 1.5}"),
+        "*m18] overfit: target_ratio must be a number in [[]0, 1), got 1.5",
+    ),
+    (
+        model_table(
+            "m19", "make_good", overfit="{target_ratio = 0.2, target_loss = 0.1}"
+        ),
+        "*m19] overfit: give target_loss or target_ratio, not both",
+    ),
 ]
 
 
