@@ -737,3 +737,39 @@ def test_every_battery_key_and_item_is_documented() -> None:
     missing = [name for name in missing if name not in rows]
     assert not missing, f"not in the battery tables of docs/testing.md: {missing}"
     assert all(f"`{key}`" in section or key in section for key in OVERFIT_KEYS)
+
+
+def test_overfit_target_is_relative_to_the_starting_loss(
+    project: pytest.Pytester,
+) -> None:
+    # label smoothing 0.1 over 10 classes: the loss cannot go below about 0.5
+    project.makepyfile(smooth="""
+        import torch.nn.functional as F
+
+        def smoothed(outputs, targets):
+            return F.cross_entropy(outputs, targets, label_smoothing=0.1)
+        """)
+    tables = [
+        model_table("default", "make_good", checks='["overfit"]'),
+        model_table(
+            "strict",
+            "make_good",
+            checks='["overfit"]',
+            overfit="{max_steps = 150, target_ratio = 0.1}",
+        ),
+    ]
+    project.makepyprojecttoml(
+        "".join(
+            t.replace('"torch.nn.functional:cross_entropy"', '"smooth:smoothed"')
+            for t in tables
+        )
+    )
+    result = project.runpytest(*FAST, "--mlqa", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*loss did not reach 0.2* (target_ratio=0.1 of the starting loss) in max_steps=150",
+            "*start 2.3*, best 0.5*",
+            "FAILED mlqa::strict::overfit*",
+        ]
+    )
