@@ -494,6 +494,11 @@ def test_checkpoint_module_factory_and_strict_keys() -> None:
         testing.assert_checkpoint_roundtrip, bugzoo.PlainListBlocks(), inputs
     )
     assert "suspect 'blocks'" in report
+    shared = bugzoo.MLP()
+    before = {k: v.clone() for k, v in shared.state_dict().items()}
+    testing.assert_checkpoint_roundtrip(lambda: shared, inputs)  # one module, twice
+    assert shared.training
+    assert all(torch.equal(v, shared.state_dict()[k]) for k, v in before.items())
     with pytest.raises(TypeError, match="pass a factory"):
         testing.assert_checkpoint_roundtrip(nn.Linear(8, 2), inputs)
     sizes = iter([32, 16])

@@ -163,15 +163,19 @@ def assert_checkpoint_roundtrip(
     """
     from torch import nn
 
-    if isinstance(model_or_factory, nn.Module):
-        saved = fresh_copy(model_or_factory, train=True)
-    else:
-        saved = fresh_copy(_build(model_or_factory, SEED), train=True)
+    source = (
+        model_or_factory
+        if isinstance(model_or_factory, nn.Module)
+        else _build(model_or_factory, SEED)
+    )
+    saved = fresh_copy(source, train=True)
     seed_everything(SEED)
     eval_forward(saved, inputs)  # train mode: updates running statistics and the like
     saved.eval()
     state = _roundtrip(saved.state_dict())
     fresh = _build(model_or_factory, SEED + 1)
+    if fresh is source:  # a factory returning one shared module: load into a copy
+        fresh = fresh_copy(fresh)
     try:
         fresh.load_state_dict(state, strict=True)
     except RuntimeError as exc:
