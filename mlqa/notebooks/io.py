@@ -48,6 +48,26 @@ def read_bytes(path: str | Path) -> bytes:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
 
 
+def without_bom(data: bytes, path: str) -> bytes:
+    """Drop a UTF-8 byte order mark; reject an empty file.
+
+    Args:
+        data: The file's bytes.
+        path: The file, for messages.
+
+    Returns:
+        The bytes after the mark.
+
+    Raises:
+        InputError: If nothing but whitespace is left.
+    """
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if not data or data.isspace():
+        raise InputError(path, "not a notebook: the file is empty")
+    return data
+
+
 def decode(data: bytes, path: str) -> str:
     """Decode a notebook's bytes (UTF-8; a byte order mark is dropped).
 
@@ -61,11 +81,7 @@ def decode(data: bytes, path: str) -> str:
     Raises:
         InputError: On an empty file or bytes that are not UTF-8 text.
     """
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-    if not data or data.isspace():
-        raise InputError(path, "not a notebook: the file is empty")
-    return decode_source(data, path)
+    return decode_source(without_bom(data, path), path)
 
 
 def parse_json(text: str, path: str | Path, what: str = "JSON") -> Any:

@@ -5,116 +5,150 @@ stripping drops them, so parsing them into Python objects is wasted work.
 In a notebook laid out with a fixed indent per level, as nbformat, Jupyter
 and most editors write it, JSON strings never hold a raw newline, so every
 line starts with structure: a cell's ``"outputs": [`` opens a line at depth
-3 and its ``]`` is the first line back at depth 3. :func:`elide_outputs`
-replaces the content of every such array with a marker and the number of
-outputs, in C-speed string searches; the rest of the notebook (sources,
-metadata) is parsed as usual.
+3, each output is an object whose ``{`` and ``}`` open lines at depth 4, and
+the array's ``]`` is the first line back at depth 3. :func:`elide_outputs`
+walks those lines, jumping from newline to newline (``memchr``), and replaces
+each array's content with a marker and the number of outputs; the rest of
+the notebook (sources, metadata) is parsed as usual.
 
-Only what the checks here prove is elided: every line inside the array is
-deeper than the array, each output is an object opening a line at depth 4
-with an ``"output_type"`` string at depth 5. Anything else (another layout,
-CRLF line ends, a marker the file already holds) returns None, and the
-caller parses the whole file. The caller must also check that each marker
-landed in a cell's ``outputs`` (:func:`restore`); whether stripping really
-drops those outputs is the caller's to decide from the cell metadata.
+Only what the walk proves is elided: every line inside the array is an
+output's ``{`` or ``}`` at depth 4 or deeper than that, and each output has
+an ``"output_type"`` string key at depth 5. Anything else (another layout,
+CRLF line ends) returns None, and the caller parses the whole file; the
+caller also checks that each marker landed in a cell's ``outputs``
+(:func:`restore`) and decides from the cell metadata whether stripping really
+drops those outputs. What the walk does not check is the JSON inside the
+dropped outputs' lines.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-#: Text no notebook holds: the JSON string put in place of elided outputs.
-MARKER = "\\u0000mlqa-elided-outputs"
-_MARKER_VALUE = "\x00mlqa-elided-outputs"
+#: The JSON string put in place of elided outputs (``"\\u0000mlqa-elided"``).
+MARKER = b'"\\u0000mlqa-elided", '
+_MARKER_VALUE = "\x00mlqa-elided"
 
 
 class Elided(NamedTuple):
-    """A notebook's text with its outputs elided.
+    """A notebook's bytes with its outputs elided.
 
     Attributes:
-        text: The text with each elided array replaced by ``[MARKER, count]``.
+        data: The bytes with each elided array replaced by ``[MARKER, count]``.
         counts: The number of outputs in each elided array, in file order.
     """
 
-    text: str
+    data: bytes
     counts: list[int]
 
 
-class _Patterns(NamedTuple):
-    opener: re.Pattern[str]
-    closer: str
-    bad_line: re.Pattern[str]
-    output: str
-    output_type: str
+class _Layout(NamedTuple):
+    opener: bytes  # a cell's '"outputs": [' line, from its newline
+    deep: bytes  # the start of a line deeper than an output
+    output: bytes  # the start of an output's "{" or "}" line
+    closer: bytes  # the outputs array's "]" line
+    output_type: bytes  # an output's "output_type" key line
 
 
 @lru_cache(maxsize=8)
-def _patterns(unit: int) -> _Patterns:
-    cell_key, output, output_key = " " * (3 * unit), " " * (4 * unit), " " * (5 * unit)
-    return _Patterns(
-        opener=re.compile(rf'\n{cell_key}"outputs": \[\n'),
-        closer=f"\n{cell_key}]",
-        # a line not deeper than an output, other than an output's "{" or "}"
-        bad_line=re.compile(rf"\n(?!{output}(?: |\{{\n|\}},?(?:\n|\Z)))"),
-        output=f"\n{output}{{\n",
-        output_type=f'\n{output_key}"output_type": "',
+def _layout(unit: int) -> _Layout:
+    return _Layout(
+        opener=b"\n" + b" " * (3 * unit) + b'"outputs": [\n',
+        deep=b" " * (4 * unit + 1),
+        output=b" " * (4 * unit),
+        closer=b" " * (3 * unit) + b"]",
+        output_type=b" " * (5 * unit) + b'"output_type": "',
     )
 
 
-def _unit(text: str) -> int:
+def _unit(data: bytes) -> int:
     """Return the indent of the second line (the file's indent per level), or 0."""
-    end = text.find("\n")
-    if end < 0:
+    start = data.find(b"\n") + 1
+    if not start:
         return 0
-    unit = 0
-    while text.startswith(" ", end + 1 + unit):
-        unit += 1
-    return unit if unit <= 8 and text.startswith('"', end + 1 + unit) else 0
+    unit = len(data[start : start + 9]) - len(data[start : start + 9].lstrip(b" "))
+    return unit if 0 < unit <= 8 and data.startswith(b'"', start + unit) else 0
 
 
-def elide_outputs(text: str) -> Elided | None:
+def _array_end(data: bytes, start: int, layout: _Layout, width: int) -> tuple[int, int]:
+    """Walk an outputs array's lines from ``start``; return its end and count.
+
+    Returns:
+        The index of the newline before the closing ``]`` and the number of
+        outputs, or ``(-1, 0)`` when a line is not where the layout puts it.
+    """
+    find, startswith = data.find, data.startswith
+    deep, output, output_type, closer = (
+        layout.deep,
+        layout.output,
+        layout.output_type,
+        layout.closer,
+    )
+    pos, count, inside, typed = start, 0, False, False
+    while True:
+        if startswith(deep, pos):
+            if startswith(output_type, pos):
+                if not inside:
+                    return -1, 0
+                typed = True
+        elif startswith(output, pos):
+            mark = data[pos + width : pos + width + 3]
+            if mark[:2] == b"{\n" and not inside:
+                inside, typed, count = True, False, count + 1
+            elif mark[:1] == b"}" and inside and typed and mark[1:2] in (b"\n", b","):
+                inside = False
+            else:
+                return -1, 0
+        elif startswith(closer, pos) and not inside and count:
+            return pos - 1, count
+        else:
+            return -1, 0
+        newline = find(b"\n", pos)
+        if newline < 0:
+            return -1, 0
+        pos = newline + 1
+
+
+def elide_outputs(data: bytes) -> Elided | None:
     """Replace each cell's non-empty outputs array with a marker and a count.
 
     Args:
-        text: A notebook's text.
+        data: A notebook's bytes (without a byte order mark).
 
     Returns:
-        The elided text and the counts, or None when there is nothing to
+        The elided bytes and the counts, or None when there is nothing to
         elide or the layout does not prove where each array ends.
     """
-    unit = _unit(text)
-    if not unit or '"outputs": [\n' not in text or "mlqa-elided" in text:
+    unit = _unit(data)
+    if not unit:
         return None
-    patterns = _patterns(unit)
-    pieces: list[str] = []
+    layout = _layout(unit)
+    pieces: list[bytes] = []
     counts: list[int] = []
     done = 0
-    for match in patterns.opener.finditer(text):
-        start = match.end()
-        if start < done:  # pragma: no cover - nested in a previous array
+    while True:
+        found = data.find(layout.opener, done)
+        if found < 0:
+            break
+        start = found + len(layout.opener)
+        end, count = _array_end(data, start, layout, 4 * unit)
+        if end < 0:
             return None
-        end = text.find(patterns.closer, start - 1)
-        if end < 0 or patterns.bad_line.search(text, start - 1, end):
-            return None
-        count = text.count(patterns.output, start - 1, end)
-        if not count or text.count(patterns.output_type, start, end) != count:
-            return None
-        pieces += (text[done:start], f'"{MARKER}", {count}')
+        pieces += (data[done:start], MARKER, b"%d" % count)
         counts.append(count)
         done = end
     if not counts:
         return None
-    pieces.append(text[done:])
-    return Elided("".join(pieces), counts)
+    pieces.append(data[done:])
+    return Elided(b"".join(pieces), counts)
 
 
 def restore(nb: Any, counts: list[int]) -> dict[int, int] | None:
     """Empty the marked outputs arrays of a parsed elided notebook.
 
     Args:
-        nb: The notebook parsed from :attr:`Elided.text` (structure checked).
+        nb: The notebook parsed from :attr:`Elided.data` (structure checked).
         counts: :attr:`Elided.counts`.
 
     Returns:

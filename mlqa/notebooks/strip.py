@@ -119,30 +119,36 @@ def _summary(before: _Facts, after: _Facts) -> str:
 
 
 def _read_elided(
-    text: str, path: str, options: StripOptions
+    data: bytes, path: str, options: StripOptions
 ) -> tuple[Any, dict[int, int]] | None:
     """Parse a notebook without the outputs stripping drops, when that is safe.
 
     Args:
-        text: The notebook text.
+        data: The notebook's bytes (no byte order mark).
         path: The file, for messages.
         options: What to strip.
 
     Returns:
         The notebook (outputs of elided cells empty) and the elided cells'
         output counts; None when the whole notebook must be parsed.
+
+    Raises:
+        InputError: If the file is not UTF-8 (checked without decoding when
+            it is ASCII).
     """
     if options.max_size or options.keep_output_types or options.keep_output:
         return None  # some outputs may stay: they must be parsed
-    elided = scan.elide_outputs(text)
+    elided = scan.elide_outputs(data)
     if elided is None:
         return None
+    if not data.isascii():
+        io.decode(data, path)  # the whole file must be UTF-8, as for nbstripout
     try:
-        nb = io.parse_json(elided.text, path)
-        io.check_structure(nb, path)
+        nb = io.parse_json(io.decode(elided.data, path), path)
         counts = scan.restore(nb, elided.counts)
         if counts is None:
             return None
+        io.check_structure(nb, path)
         nb = io.as_nodes(nb)
         cells = nb["cells"]
         for index in counts:
@@ -158,7 +164,24 @@ def _read_elided(
 def strip_text(
     text: str, path: str, options: StripOptions, output: bool = True
 ) -> Stripped:
-    """Strip one notebook's text as ``nbstripout`` would.
+    """Strip one notebook's text as ``nbstripout`` would (see :func:`strip_data`).
+
+    Args:
+        text: The notebook text.
+        path: The file, for messages.
+        options: What to strip.
+        output: Produce the new bytes.
+
+    Returns:
+        Whether it changed and, if so, the new bytes.
+    """
+    return strip_data(text.encode("utf-8", "surrogatepass"), path, options, output)
+
+
+def strip_data(
+    data: bytes, path: str, options: StripOptions, output: bool = True
+) -> Stripped:
+    """Strip one notebook's bytes as ``nbstripout`` would.
 
     Rather than keep a deep copy to compare, this records a few facts before
     stripping: when they differ afterwards the notebook certainly changed;
@@ -167,7 +190,7 @@ def strip_text(
     nested metadata key removed) are both versions parsed again and compared.
 
     Args:
-        text: The notebook text.
+        data: The notebook's bytes.
         path: The file, for messages.
         options: What to strip.
         output: Produce the new bytes; without, a change the facts already
@@ -177,11 +200,17 @@ def strip_text(
         Whether it changed and, if so, the new bytes.
 
     Raises:
-        InputError: If the text is not an nbformat 4 notebook, or nbstripout
-            rejects its metadata.
+        InputError: If the bytes are not an nbformat 4 notebook in UTF-8, or
+            nbstripout rejects its metadata.
     """
-    light = _read_elided(text, path, options)
-    nb, elided = light if light is not None else (io.load(text, path, False), None)
+    data = io.without_bom(data, path)
+    light = _read_elided(data, path, options)
+    text = ""
+    if light is None:
+        text = io.decode(data, path)
+        nb, elided = io.load(text, path, False), None
+    else:
+        nb, elided = light
     upstream.strip_transient(nb)
     io.normalise_ids(nb)
     before = _facts(nb, elided)
@@ -200,6 +229,7 @@ def strip_text(
         return Stripped(changed=True, summary=summary)
     out = io.dumps(after)
     if not changed:
+        text = text or io.decode(data, path)
         if out == text:
             return Stripped(changed=False)
         original = io.parse(text, path)
@@ -234,9 +264,9 @@ def strip_file(
             written. The file is then unchanged.
     """
     name = str(path)
-    text = io.decode(io.read_bytes(path), name)
+    data = io.read_bytes(path)
     try:
-        result = strip_text(text, name, options, output=not verify)
+        result = strip_data(data, name, options, output=not verify)
     except InputError:
         raise
     except Exception as exc:  # nbstripout/nbformat on a notebook they do not expect
