@@ -204,7 +204,9 @@ def _changed_sample(
         )
         moved = [i for i in _rows_moved(after, before, rtol, atol) if i != 0]
         if moved:
-            worst = mismatch(after[moved], before[moved], rtol, atol)
+            others = after.clone()
+            others[0] = before[0]  # sample 0 was changed on purpose
+            worst = mismatch(others, before, rtol, atol)
             problems.append(
                 f"changing the input of sample 0 moved {path} of sample(s) "
                 f"{_list(moved)} though no gradient shows it (detached or "
