@@ -1,16 +1,12 @@
 """``mlqa docstrings``: Google-style docstrings, layout and signature consistency.
 
-Two tools, one report: ruff's ``D`` rules check that public code has docstrings
-laid out as the Google Python Style Guide asks; pydoclint checks that they
-agree with the signature (Args, Returns, Yields). With mlqa's preset the
-findings are then refined to the guide's own rules (docs/docstrings.md quotes
-them): one finding per problem, messages in plain words, ``# noqa: DOCxxx``
-honoured on the ``def`` line or the docstring's closing line. A project's own
-``[tool.ruff]`` / ``[tool.pydoclint]`` settings win.
-
-pydoclint's private checker (``pydoclint.main._checkFile`` and its
-``Violation``: ``code``, ``line``, ``fullErrorCode``, ``msg``) is used here
-only; ``tests/test_tools_docstrings.py`` pins that contract.
+ruff's ``D`` rules check the layout the Google Python Style Guide asks for;
+pydoclint checks that docstrings agree with the signature. With mlqa's preset
+the findings are refined to the guide's own rules (docs/docstrings.md quotes
+them): one finding per problem, plain messages, ``# noqa: DOCxxx`` honoured on
+the ``def`` lines or the docstring's last line. A project's own ``[tool.ruff]``
+/ ``[tool.pydoclint]`` wins. pydoclint's private ``pydoclint.main._checkFile``
+(and its ``Violation``) is used here only; the tests pin that contract.
 """
 
 from __future__ import annotations
@@ -52,9 +48,10 @@ PYDOCLINT_PRESET: dict[str, Any] = {
 #: (docs/docstrings.md): types may be in the signature, the docstring or both;
 #: Raises lists what is relevant to the interface, which the body cannot tell;
 #: class and ``__init__`` docstrings may both document; attributes are not
-#: part of the signature; a tuple of return and yield types is a typing rule.
+#: part of the signature; a tuple of return and yield types is a typing rule;
+#: DOC001 is pydoclint misreading prose such as "For class c:" as a section.
 PRESET_DROPPED = frozenset(
-    {"DOC105", "DOC106", "DOC107", "DOC108", "DOC109", "DOC110", "DOC111"}
+    {"DOC001", "DOC105", "DOC106", "DOC107", "DOC108", "DOC109", "DOC110", "DOC111"}
     | {"DOC203", "DOC304", "DOC305", "DOC404", "DOC405"}
     | {"DOC501", "DOC502", "DOC503", "DOC504"}
     | {f"DOC60{n}" for n in range(1, 8)}
@@ -86,7 +83,7 @@ class Pydoclint(NamedTuple):
 
     Attributes:
         kwargs: Keyword arguments for ``pydoclint.main._checkFile``.
-        preset: Whether mlqa's preset applies (and with it mlqa's refinements).
+        preset: Whether mlqa's preset (and its refinements) applies.
         table: The ``[tool.pydoclint]`` keys the project set itself.
     """
 
@@ -161,38 +158,25 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         result.errors.append(exc)
         return result
     broken = {err.path for err in result.errors}
-    by_path: dict[str, list[Finding]] = {}
-    for finding in result.findings:
-        by_path.setdefault(finding.path, []).append(finding)
-    findings: list[Finding] = []
     for path in files:
         shown = display(path)
-        ruff_found = by_path.pop(shown, [])
-        if (
-            shown in broken
-            or path.suffix != ".py"
-            or is_test(relative(path, config.root))
-        ):
-            findings += ruff_found
-            continue
-        findings += check_file(path, shown, pydoclint, ruff_found)
-    result.findings = findings + [f for rest in by_path.values() for f in rest]
+        skip = shown in broken or is_test(relative(path, config.root))
+        if path.suffix == ".py" and not skip:
+            result.findings += check_file(path, shown, pydoclint)
+    result.findings = _one_per_problem(result.findings)
     return result
 
 
-def check_file(
-    path: Path, shown: str, pydoclint: Pydoclint, ruff_found: Sequence[Finding] = ()
-) -> list[Finding]:
-    """Run pydoclint on one file and merge its findings with ruff's.
+def check_file(path: Path, shown: str, pydoclint: Pydoclint) -> list[Finding]:
+    """Run pydoclint on one file, keep what the guide asks for, honour noqa.
 
     Args:
         path: The file.
         shown: The file as findings name it.
         pydoclint: The options from :func:`pydoclint_options`.
-        ruff_found: ruff's findings in the file.
 
     Returns:
-        One finding per problem, noqa comments honoured.
+        pydoclint's findings (Args ones are merged later, with ruff's D417).
     """
     from pydoclint.main import _checkFile
 
@@ -200,7 +184,7 @@ def check_file(
     try:
         tree = ast.parse(source)
     except SyntaxError:  # ruff reported it as an input error already
-        return list(ruff_found)
+        return []
     defs = {
         node.lineno: node
         for node in ast.walk(tree)
@@ -217,15 +201,12 @@ def check_file(
         )
     raw = [f._replace(message=_plain(f.message, pydoclint.table)) for f in raw]
     noqa = _noqa_lines(source)
-    found = list(ruff_found) + raw
     hidden = {
         (f.line, f.code in ARGS_CODES or f.code)
-        for f in found
+        for f in raw
         if _suppressed(f, defs.get(f.line), noqa)
     }  # a noqa on one Args code covers the problem, whatever code it is shown as
-    return _one_per_problem(
-        [f for f in found if (f.line, f.code in ARGS_CODES or f.code) not in hidden]
-    )
+    return [f for f in raw if (f.line, f.code in ARGS_CODES or f.code) not in hidden]
 
 
 def _guide_keeps(finding: Finding, node: ast.AST | None) -> bool:
@@ -253,11 +234,15 @@ def _sectionless(shown: str, nodes: Iterable[ast.AST]) -> Iterable[Finding]:
     informative enough that it can be aptly described using a one-line
     docstring". A docstring of more than one line therefore needs its Args when
     the function takes an argument besides ``self``/``cls`` and either takes
-    two or returns a value. Properties, overloads and ``@override`` methods
-    are exempt.
+    two or returns a value. Private functions (no docstring needed at all),
+    ``__init__`` (the class may document its Args), properties, overloads and
+    ``@override`` methods are exempt.
     """
     for node in nodes:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        dunder = node.name[:2] == node.name[-2:] == "__"
+        if node.name == "__init__" or (node.name[:1] == "_" and not dunder):
             continue
         doc = ast.get_docstring(node)
         if not doc or "\n" not in doc.strip() or _decorated(node, _EXEMPT):
@@ -287,12 +272,7 @@ def _decorated(
 ) -> bool:
     for dec in node.decorator_list:
         target = dec.func if isinstance(dec, ast.Call) else dec
-        name = (
-            target.attr
-            if isinstance(target, ast.Attribute)
-            else getattr(target, "id", "")
-        )
-        if name in names:
+        if getattr(target, "attr", getattr(target, "id", "")) in names:
             return True
     return False
 
@@ -345,7 +325,7 @@ def _returns_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 
 def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Tell whether a function is abstract or a stub (pass, ..., raise NotImplementedError)."""
+    """Tell whether a function is abstract or a stub (``pass``, ``...``, raise)."""
     if _decorated(node, frozenset({"abstractmethod"})):
         return True
     body = node.body[1:] if ast.get_docstring(node) is not None else node.body
@@ -362,11 +342,6 @@ def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 def _plain(message: str, table: Mapping[str, Any]) -> str:
     """Say what pydoclint says without naming an option the user did not set."""
-    message = message.replace(
-        " (Or could be other formatting issues: "
-        "https://jsh9.github.io/pydoclint/violation_codes.html#notes-on-doc103 ).",
-        "",
-    )
     match = _OPTION.search(message)
     if match is None:
         return message
@@ -392,11 +367,9 @@ def _one_per_problem(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _merge_args(group: list[Finding]) -> Finding:
-    codes = {f.code for f in group}
     doc103 = next((f for f in group if f.code == "DOC103"), None)
-    if doc103 is None:
-        pick = next((f for f in group if f.code != "D417"), group[0])
-        return pick._replace(column=1) if pick.code != "D417" else pick
+    if doc103 is None:  # DOC101/DOC102 alone, or ruff's D417 alone
+        return min(group, key=lambda f: f.code == "D417")
     missing: list[str] = []
     extra: list[str] = []
     for part in _DOC103_PARTS.finditer(doc103.message):
@@ -410,8 +383,6 @@ def _merge_args(group: list[Finding]) -> Finding:
     else:
         code = "DOC103"
         what = f"Args lists {_names(extra)} but the signature has {_names(missing)}"
-    if code not in codes and code != "DOC103":
-        code = "DOC103"
     return doc103._replace(code=code, message=f"{who}: {what}")
 
 
@@ -468,18 +439,6 @@ def _ruff_table(config: Config) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
-def guide_rules() -> list[str]:
-    """Return the ruff D codes of mlqa's preset (the guide's layout rules).
-
-    Returns:
-        The codes ``ruff-docstrings.toml`` selects.
-    """
-    from mlqa.config import parse_pyproject
-
-    data = parse_pyproject(preset("ruff-docstrings.toml"))[0]
-    return [str(code) for code in data["lint"]["select"]]
-
-
 def _own_config_options(config: Config) -> list[str]:
     """Add the guide's D rules to the project's own ruff config, keeping its ignores.
 
@@ -505,7 +464,10 @@ def _own_config_options(config: Config) -> list[str]:
     ]
     options: list[str] = []
     if not any(_is_pydocstyle(c) or c in ("D", "ALL") for c in selected):
-        options = ["--extend-select", ",".join(guide_rules())]
+        from mlqa.config import parse_pyproject
+
+        guide = parse_pyproject(preset("ruff-docstrings.toml"))[0]["lint"]["select"]
+        options = ["--extend-select", ",".join(guide)]
     if ignored:
         options += ["--ignore", ",".join(ignored)]
     pydocstyle = lint.get("pydocstyle", table.get("pydocstyle", {}))
