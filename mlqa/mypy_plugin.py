@@ -59,6 +59,7 @@ from mypy.nodes import (
     WithStmt,
 )
 from mypy.plugin import AttributeContext, ClassDefContext, FunctionContext, Plugin
+from mypy.typeops import make_simplified_union
 from mypy.types import (
     AnyType,
     FunctionLike,
@@ -66,6 +67,7 @@ from mypy.types import (
     NoneType,
     Type,
     TypeOfAny,
+    UnionType,
     get_proper_type,
 )
 
@@ -211,20 +213,8 @@ def _named(ctx: AttributeContext, fullname: str) -> Type:
     return AnyType(TypeOfAny.special_form)
 
 
-def module_attribute(name: str, ctx: AttributeContext) -> Type:
-    """Type an attribute of a module instance that mypy found no definition for.
-
-    Args:
-        name: The attribute's name.
-        ctx: The attribute access.
-
-    Returns:
-        The precise type where the plugin knows it, else ``Any``; the declared
-        type for attributes ``nn.Module`` itself declares.
-    """
-    typ = ctx.type
-    if not isinstance(typ, Instance) or typ.type.get(name) is not None:
-        return ctx.default_attr_type  # a real attribute, such as ``training``
+def _resolve(name: str, typ: Instance, ctx: AttributeContext) -> Type:
+    """Type one module instance's attribute that has no definition."""
     if typ.extra_attrs is not None and name in typ.extra_attrs.attrs:
         return typ.extra_attrs.attrs[name]
     for base in typ.type.mro:
@@ -237,6 +227,36 @@ def module_attribute(name: str, ctx: AttributeContext) -> Type:
     if name == "module":
         return typ  # ``DDP(model).module``: the wrappers keep the model's type
     return AnyType(TypeOfAny.special_form)
+
+
+def module_attribute(name: str, ctx: AttributeContext) -> Type:
+    """Type an attribute of a module instance that mypy found no definition for.
+
+    mypy calls this for attributes ``nn.Module`` declares (``training``) and
+    for every name it finds nowhere else (through ``Module.__getattr__``).
+    For a union (``GPT | Any``) it passes the whole union: each module in it
+    without the attribute gets its answer.
+
+    Args:
+        name: The attribute's name.
+        ctx: The attribute access.
+
+    Returns:
+        The precise type where the plugin knows it, else ``Any``; the declared
+        type for attributes ``nn.Module`` itself declares.
+    """
+    typ = ctx.type
+    items = (
+        [get_proper_type(t) for t in typ.items] if isinstance(typ, UnionType) else [typ]
+    )
+    modules = [t for t in items if isinstance(t, Instance) and t.type.has_base(MODULE)]
+    for base in modules[0].type.mro if modules else ():
+        if base.fullname == MODULE and name in base.names:
+            return ctx.default_attr_type  # a real attribute, such as ``training``
+    missing = [_resolve(name, t, ctx) for t in modules if t.type.get(name) is None]
+    return (
+        make_simplified_union(missing) if missing else AnyType(TypeOfAny.special_form)
+    )
 
 
 def _dict_items(arg: Expression) -> list[tuple[str, Expression]] | None:
