@@ -322,8 +322,8 @@ class _Summary:
             return
         model, _, check = report.nodeid.removeprefix(f"{PREFIX}::").partition("::")
         results = self.results.setdefault(model, {})
-        if report.failed and report.when != "call":
-            results[check or "config"] = "error"
+        if report.failed and check in ("", "config"):  # an invalid table
+            results["config"] = "error"
             self.errors[model] = report.longreprtext.strip().splitlines()[-1]
         elif report.failed:
             results[check] = "failed"
