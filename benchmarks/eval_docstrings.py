@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 picked = [
                     (item, found)
-                    for item, found in zip(items, results)
+                    for item, found in zip(items, results, strict=True)
                     if item["label"] == label
                 ]
                 hit = sum(1 for _, found in picked if found)
@@ -189,10 +189,10 @@ def main(argv: list[str] | None = None) -> int:
                     for item, found in picked:
                         if bool(found) != (label == "wrong"):
                             where_ = f"{item['project']}:{item['path']}:{item['line']}"
-                            codes = ",".join(sorted({f.code for f in found}))
-                            print(f"    {where_} {item['name']} [{codes or '-'}]")
+                            shown = ",".join(sorted({f.code for f in found}))
+                            print(f"    {where_} {item['name']} [{shown or '-'}]")
             codes: dict[str, int] = {}
-            for item, found in zip(items, results):
+            for item, found in zip(items, results, strict=True):
                 if item["label"] == "valid":
                     for code in {f.code for f in found}:
                         codes[code] = codes.get(code, 0) + 1
