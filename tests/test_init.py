@@ -640,7 +640,7 @@ def test_init_from_an_installed_wheel(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    (wheel,) = dist.glob("mlqa-*.whl")
+    (wheel,) = dist.glob("mlqa_toolkit-*.whl")  # the distribution's name on PyPI
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)
     python = env_dir / "bin" / "python"

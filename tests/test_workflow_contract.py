@@ -781,3 +781,76 @@ def test_init_says_when_git_ignores_the_vscode_folder(
         (root / ".gitignore").write_text(".vscode/\n")
     notes = [change.note for change in init_vscode.plan_vscode(root)]
     assert all(("git ignores .vscode/" in note) is ignored for note in notes)
+
+
+# --------------------------------------------------------------------- the release
+
+
+@pytest.mark.slow
+def test_built_distributions_pass_twine_and_the_wheel_runs_init_and_run(
+    tmp_path: Path,
+) -> None:
+    dist = tmp_path / "dist"
+    try:  # build offline with the installed backend when there is one
+        import hatchling  # noqa: F401
+
+        isolation = ["--no-isolation"]
+    except ImportError:
+        isolation = []
+    subprocess.run(
+        [sys.executable, "-m", "build", *isolation, "--outdir", dist, ROOT],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("mlqa_toolkit-*.whl")
+    (sdist,) = dist.glob("mlqa_toolkit-*.tar.gz")
+    twine = subprocess.run(
+        [_tool("twine"), "check", "--strict", wheel, sdist],
+        capture_output=True,
+        text=True,
+    )
+    assert twine.returncode == 0, twine.stdout + twine.stderr
+    env_dir = tmp_path / "venv"
+    import venv
+
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel],
+        check=True,
+        capture_output=True,
+    )
+    meta = subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m; print(m.metadata('mlqa-toolkit')['License-Expression'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert meta == "MIT"
+    demo = tmp_path / "demo"
+    shutil.copytree(ROOT / "examples" / "demo-project", demo)
+    subprocess.run(["git", "init", "-q", str(demo)], check=True)
+    subprocess.run(["git", "-C", str(demo), "add", "-A"], check=True)
+    mlqa = env_dir / "bin" / "mlqa"
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+    init = subprocess.run(
+        [mlqa, "init", "--yes"], cwd=demo, capture_output=True, text=True, env=env
+    )
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert (demo / ".github/workflows/mlqa.yml").is_file()
+    run = subprocess.run(
+        [mlqa, "run", "."], cwd=demo, capture_output=True, text=True, env=env
+    )
+    # The demo has typical problems: findings (1), not a crash or a config error (2).
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    for step in ("format", "lint", "docstrings", "types", "notebooks", "rules"):
+        assert re.search(rf"│ {step}\s+│", run.stdout), step
