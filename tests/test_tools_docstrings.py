@@ -592,6 +592,15 @@ def test_projects_ruff_without_d_rules_gets_the_guides_codes_only(
     (tmp_path / "pyproject.toml").write_text("[tool.ruff.lint]\nselect = ['D']\n")
     code, items = run_json(tmp_path, capsys, "ok.py", HEADER + layout)
     assert "D202" in {item["code"] for item in items}  # the project's own choice
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.ruff.lint]\nextend-select = ['D202']\n"
+    )
+    code, items = run_json(
+        tmp_path, capsys, "ok.py", HEADER + layout + BROKEN[len('"""Module."""') :]
+    )
+    codes = [item["code"] for item in items]
+    assert "D202" in codes and "D103" in codes  # the guide's codes, plus D202
+    assert "D200" not in codes
 
 
 NOQA_CASES = [

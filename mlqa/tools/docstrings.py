@@ -442,18 +442,18 @@ def _ruff_table(config: Config) -> dict[str, Any]:
 def _own_config_options(config: Config) -> list[str]:
     """Add the guide's D rules to the project's own ruff config, keeping its ignores.
 
-    A project that selects D rules itself keeps its selection. Otherwise the
-    preset's codes are added; ``--extend-select`` would re-enable D rules the
-    project ignores, so those ignores are passed again after it.
+    A project whose ``select`` has D rules keeps its selection; otherwise the
+    preset's codes are added to it (and to its ``extend-select``). Since
+    ``--extend-select`` would re-enable D rules the project ignores, those
+    ignores are passed again after it.
     """
     table = _ruff_table(config)
     lint = table.get("lint", {}) if isinstance(table.get("lint"), dict) else {}
     selected = [
-        code
+        c
         for scope in (table, lint)
-        for key in ("select", "extend-select")
-        for code in scope.get(key, [])
-        if isinstance(code, str)
+        for c in scope.get("select", [])
+        if isinstance(c, str)
     ]
     ignored = [
         code
