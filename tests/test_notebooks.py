@@ -287,6 +287,8 @@ OPTION_CASES = [
     (["--keep-count"], ["--keep-count"]),
     (["--keep-output", "--keep-count"], ["--keep-output", "--keep-count"]),
     (["--extra-keys", "metadata.kernelspec cell.metadata.tags"],) * 2,
+    # nested keys: a change the recorded facts do not see
+    (["--extra-keys", "metadata.language_info.version cell.metadata.execution.x"],) * 2,
     (["--keep-metadata-keys", "cell.metadata.scrolled metadata.widgets"],) * 2,
     (["--drop-empty-cells"], ["--drop-empty-cells"]),
     (["--drop-tagged-cells", "plot"], ["--drop-tagged-cells", "plot"]),

@@ -15,10 +15,18 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlqa.diagnostics import EXIT_CLEAN, EXIT_ERROR, FORMATS, Finding, InputError
+from mlqa.diagnostics import (
+    EXIT_CLEAN,
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    FORMATS,
+    Finding,
+    InputError,
+)
 from mlqa.files import display, select
 from mlqa.notebooks import options as opts
 from mlqa.notebooks.options import StripOptions
@@ -93,6 +101,30 @@ def _options(config: Config) -> StripOptions:
         raise InputError(where, f"[{opts.TABLE}] {exc}") from None
 
 
+def _collect(
+    files: list[Path], options: StripOptions, fix: bool, jobs: int | None
+) -> tuple[list[Finding], list[InputError], list[str]]:
+    """Strip (or verify) notebooks; return findings, errors and files rewritten."""
+    from mlqa.parallel import workers
+
+    minimum = PARALLEL_THRESHOLD if jobs is None else 2
+    processes = workers(len(files), min_items=minimum, jobs=jobs or 0)
+    verb = "stripped" if fix else "would strip"
+    findings: list[Finding] = []
+    errors: list[InputError] = []
+    changed: list[str] = []
+    outcomes = strip_paths(files, options, not fix, processes)
+    for path, (kind, summary, error) in zip(files, outcomes, strict=True):
+        if error is not None:
+            errors.append(InputError(*error))
+        elif kind == "changed":
+            shown = display(path)
+            findings.append(Finding(shown, 1, 1, CODE, f"{verb} {summary}"))
+            if fix:
+                changed.append(shown)
+    return findings, errors, changed
+
+
 def run(
     files: list[Path], config: Config, *, fix: bool, jobs: int | None = None
 ) -> Result:
@@ -108,7 +140,6 @@ def run(
     Returns:
         One ``NB001`` finding per notebook stripped (or that would be).
     """
-    from mlqa.parallel import workers
     from mlqa.runner import Result
 
     result = Result(NAME, files=len(files))
@@ -117,24 +148,37 @@ def run(
     except InputError as exc:
         result.errors.append(exc)
         return result
-    minimum = PARALLEL_THRESHOLD if jobs is None else 2
-    processes = workers(len(files), min_items=minimum, jobs=jobs or 0)
-    verb = "stripped" if fix else "would strip"
-    outcomes = strip_paths(files, options, not fix, processes)
-    for path, (kind, summary, error) in zip(files, outcomes, strict=True):
-        if error is not None:
-            result.errors.append(InputError(*error))
-        elif kind == "changed":
-            shown = display(path)
-            result.findings.append(Finding(shown, 1, 1, CODE, f"{verb} {summary}"))
-            if fix:
-                result.changed.append(shown)
+    result.findings, result.errors, result.changed = _collect(files, options, fix, jobs)
     return result
+
+
+@lru_cache(maxsize=1)
+def _columns() -> int:
+    """The terminal width, as ``shutil.get_terminal_size`` finds it (without shutil)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        stdout = sys.__stdout__
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, without importing shutil for every argument added."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlqa strip",
+        formatter_class=_Formatter,
         description=(
             "Strip outputs, execution counts and volatile metadata from Jupyter "
             "notebooks, byte-identical to nbstripout. Exit 0: nothing to strip; "
@@ -235,19 +279,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = os.path.commonpath([os.path.abspath(p) for p in args.paths])
         config = config_mod.load(start)
         table = opts.validate(config.get("notebooks"), config.pyproject)
-        settings = opts.merge_flags(table, flags)
-        opts.build(settings)
+        options = opts.build(opts.merge_flags(table, flags))
     except InputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_ERROR
     except ValueError as exc:
         print(f"mlqa strip: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    config = config.with_settings({"notebooks": settings})
+    # The step's own pieces, not run(): this door skips importing mlqa.runner
+    # (dataclasses, inspect: a fifth of a typical run's time).
     selection = select(args.paths, config, (".ipynb",))
-    result = run(selection.files, config, fix=not args.verify, jobs=args.jobs)
+    findings, errors, _ = _collect(selection.files, options, not args.verify, args.jobs)
     missing = [InputError(p, "no such file or directory") for p in selection.missing]
-    for error in missing + result.errors:
+    for error in missing + errors:
         print(error, file=sys.stderr)
-    emit(result.findings, args.format)
-    return EXIT_ERROR if missing else result.exit_code
+    emit(findings, args.format)
+    if missing or errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings else EXIT_CLEAN

@@ -10,6 +10,7 @@ not when only the formatting differs.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,7 +34,7 @@ class Stripped(NamedTuple):
     summary: str = ""
 
 
-_CellFacts = tuple[Any, Any, Any, int, tuple[Any, ...], frozenset[str]]
+_CellFacts = tuple[Any, Any, Any, int, tuple[Any, ...], frozenset[str], int]
 _Facts = tuple[frozenset[str], list[_CellFacts]]
 
 
@@ -41,9 +42,10 @@ def _facts(nb: Any, elided: dict[int, int] | None = None) -> _Facts:
     """Record the values stripping changes, to tell cheaply that it changed them.
 
     Per cell: id, execution count, prompt number, number of outputs, the
-    outputs' execution counts and the metadata keys; plus the notebook's
-    metadata keys. Different facts before and after stripping prove the
-    notebook changed; equal facts prove nothing (see :func:`strip_text`).
+    outputs' execution counts, the metadata keys and the number of keys; plus
+    the notebook's metadata keys. Different facts before and after stripping
+    prove the notebook changed; equal facts prove it did not when no extra
+    key reaches deeper than these (:func:`_facts_decide`).
 
     Args:
         nb: The notebook.
@@ -73,9 +75,34 @@ def _facts(nb: Any, elided: dict[int, int] | None = None) -> _Facts:
                 count,
                 counts,
                 frozenset(cell["metadata"]),
+                len(cell),
             )
         )
     return frozenset(nb["metadata"]), cells
+
+
+@lru_cache(maxsize=8)
+def _facts_decide(extra_keys: tuple[str, ...]) -> bool:
+    """Tell whether equal facts prove that stripping changed nothing.
+
+    nbstripout changes what :func:`_facts` records (ids, counts, outputs,
+    cells, the keys of cells and of cell and notebook metadata) and removes
+    the extra keys; a key nested deeper (``metadata.foo.bar``,
+    ``cell.attachments.x``) can change what the facts do not see.
+
+    Args:
+        extra_keys: The metadata keys removed.
+
+    Returns:
+        True when every extra key is one the facts see.
+    """
+    for key in extra_keys:
+        space, _, rest = key.partition(".")
+        if space == "cell" and rest.startswith("metadata."):
+            rest = rest[len("metadata.") :]
+        if "." in rest:
+            return False
+    return True
 
 
 def _plural(count: int, noun: str) -> str:
@@ -227,6 +254,8 @@ def strip_data(
     summary = _summary(before, facts) if changed else ""
     if changed and not output:
         return Stripped(changed=True, summary=summary)
+    if not changed and _facts_decide(options.extra_keys):
+        return Stripped(changed=False)
     out = io.dumps(after)
     if not changed:
         text = text or io.decode(data, path)
