@@ -158,7 +158,7 @@ def try_repo(
     install_env = {
         **base,
         "PIP_INDEX_URL": "",
-        "CPU_TORCH": "true",
+        "CPU_TORCH": "false" if args.no_torch else "true",
         "TORCH_VERSION": args.torch_version,
         "TORCH_INDEX_URL": args.torch_index_url,
         "INSTALL": inputs["install"],
@@ -259,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pytest-args", default="", help="pytest-args for --repo")
     parser.add_argument("--torch-version", default="2.13.0")
     parser.add_argument("--torch-index-url", default="https://pypi.org/simple")
+    parser.add_argument("--no-torch", action="store_true", help="cpu-torch: false")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args(argv)
     repos = (

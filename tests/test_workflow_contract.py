@@ -854,3 +854,65 @@ def test_built_distributions_pass_twine_and_the_wheel_runs_init_and_run(
     assert "Traceback" not in run.stderr
     for step in ("format", "lint", "docstrings", "types", "notebooks", "rules"):
         assert re.search(rf"│ {step}\s+│", run.stdout), step
+
+
+# --------------------------------------------------------------------- benchmarks/try_workflow.py
+
+
+def _mirror(tmp_path: Path) -> Path:
+    """A bare mirror of a tiny requirements-file ML repo with one test."""
+    src = tmp_path / "src"
+    (src / "tests").mkdir(parents=True)
+    (src / "requirements.txt").write_text("pyyaml\n")
+    (src / "model.py").write_text("def scale(x, factor=0.5):\n    return x * factor\n")
+    (src / "tests" / "test_model.py").write_text(
+        "from model import scale\n\n\ndef test_scale():\n    assert scale(2) == 1\n"
+    )
+    git = ["git", "-C", str(src), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+    bare = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(src), str(bare)], check=True)
+    return bare
+
+
+def _try_workflow() -> Any:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import try_workflow
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return try_workflow
+
+
+def test_try_workflow_exports_a_mirror_as_a_checkout(tmp_path: Path) -> None:
+    bare = _mirror(tmp_path)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    head = _try_workflow().export(bare, dest)
+    assert re.fullmatch(r"[0-9a-f]{40}", head)
+    listed = subprocess.run(
+        ["git", "-C", str(dest), "ls-files"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert listed == ["model.py", "requirements.txt", "tests/test_model.py"]
+    assert (dest / "model.py").read_text().startswith("def scale")
+
+
+@pytest.mark.slow
+def test_try_workflow_runs_the_steps_on_a_requirements_repo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # mlqa comes from this checkout's HEAD commit through git+file://.
+    bare = _mirror(tmp_path)
+    code = _try_workflow().main(["--repo", "tiny", str(bare), "--no-torch"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, summary
+    assert summary["inputs"] == {
+        "install": "requirements",
+        "requirements": "requirements.txt",
+    }
+    assert summary["mlqa run"]["exit"] == 1 and summary["mlqa run"]["annotations"] > 0
+    assert (
+        summary["pytest --mlqa"]["exit"] == 0 and not summary["pytest --mlqa"]["notice"]
+    )
