@@ -155,7 +155,7 @@ def _check(tasks: list[Task]) -> list[FileResult]:
 
 
 def _outcomes(
-    files: list[Path], config: Config, chosen: RuleSelection
+    files: list[Path], shown: list[str], config: Config, chosen: RuleSelection
 ) -> list[FileResult]:
     """Each file's findings and errors: from the cache when unchanged, else checked."""
     from mlqa.cache import digest
@@ -183,7 +183,7 @@ def _outcomes(
             )
             continue
         todo.append((index, rel, kind, content_hash))
-        tasks.append((data, display(path), path.suffix == ".ipynb", options))
+        tasks.append((data, shown[index], path.suffix == ".ipynb", options))
     for (index, rel, kind, content_hash), found in zip(
         todo, _check(tasks), strict=True
     ):
@@ -215,10 +215,10 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         result.errors.append(InputError(where, str(exc)))
         return result
     problems = []
-    for path, (findings, errors) in zip(
-        files, _outcomes(files, config, chosen), strict=True
+    shown = [display(path) for path in files]
+    for name, (findings, errors) in zip(
+        shown, _outcomes(files, shown, config, chosen), strict=True
     ):
-        name = display(path)
         result.findings += [Finding(name, *f) for f in findings]
         problems += [(name, line or 0, col or 0, text) for line, col, text in errors]
     result.findings.sort()
