@@ -141,10 +141,17 @@ def test_kept_outputs_are_parsed() -> None:
     assert kept == [{**nb["cells"][1]["outputs"][0], "execution_count": None}]
 
 
-def test_invalid_utf8_in_dropped_outputs_is_still_an_error() -> None:
-    data = serialise(make_notebook(4), "nbformat").replace(
-        b"line 1\\n", b"line \xff\\n", 1
-    )
-    assert scan.elide_outputs(data) is not None
-    with pytest.raises(InputError, match="not valid UTF-8"):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [(b"l\xffnea", "not valid UTF-8"), (b"l\x00nea", "binary file")],
+)
+def test_bad_bytes_in_dropped_outputs_are_errors_as_in_the_full_path(
+    monkeypatch: pytest.MonkeyPatch, bad: bytes, message: str
+) -> None:
+    data = serialise(make_notebook(4), "nbformat")
+    data = data.replace("línea".encode(), bad, 1)  # in a stream output
+    assert bad in data and scan.elide_outputs(data) is not None
+    with pytest.raises(InputError, match=message):
         strip.strip_data(data, "nb.ipynb", StripOptions())
+    with pytest.raises(InputError, match=message):
+        _full_path(monkeypatch, data, StripOptions(), True)

@@ -30,6 +30,7 @@ from mlqa.diagnostics import (
 from mlqa.files import display, select
 from mlqa.notebooks import options as opts
 from mlqa.notebooks.options import StripOptions
+from mlqa.notebooks.strip import strip_file
 
 if TYPE_CHECKING:
     from mlqa.config import Config
@@ -39,17 +40,17 @@ if TYPE_CHECKING:
 CODE = "NB001"
 NAME = "notebooks"
 
-#: Without ``--jobs``, a pool pays only for this many notebooks (about 1 ms each).
+#: Without ``--jobs``, a pool pays only for this many notebooks: one takes about
+#: half a millisecond, starting a worker tens of milliseconds.
 PARALLEL_THRESHOLD = 400
 
-#: One notebook's outcome: ("changed", summary), ("clean", "") or ("error", message).
+#: One notebook's outcome: its kind ("changed", "clean" or "error"), what was
+#: stripped, and an error as InputError's arguments (data, so that it pickles).
 _Outcome = tuple[str, str, tuple[str, str, int | None, int | None] | None]
 
 
 def _strip_one(job: tuple[Path, StripOptions, bool]) -> _Outcome:
     """Strip one notebook (in a worker too): errors come back as data."""
-    from mlqa.notebooks.strip import strip_file
-
     path, options, verify = job
     try:
         result = strip_file(path, options, verify=verify)

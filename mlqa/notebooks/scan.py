@@ -37,10 +37,13 @@ class Elided(NamedTuple):
     Attributes:
         data: The bytes with each elided array replaced by ``[MARKER, count]``.
         counts: The number of outputs in each elided array, in file order.
+        spans: Where each elided array's content was in the original bytes
+            (whole lines, so each is whole UTF-8 characters too).
     """
 
     data: bytes
     counts: list[int]
+    spans: list[tuple[int, int]]
 
 
 class _Layout(NamedTuple):
@@ -126,6 +129,7 @@ def elide_outputs(data: bytes) -> Elided | None:
     layout = _layout(unit)
     pieces: list[bytes] = []
     counts: list[int] = []
+    spans: list[tuple[int, int]] = []
     done = 0
     while True:
         found = data.find(layout.opener, done)
@@ -137,11 +141,32 @@ def elide_outputs(data: bytes) -> Elided | None:
             return None
         pieces += (data[done:start], MARKER, b"%d" % count)
         counts.append(count)
+        spans.append((start, end))
         done = end
     if not counts:
         return None
     pieces.append(data[done:])
-    return Elided(b"".join(pieces), counts)
+    return Elided(b"".join(pieces), counts, spans)
+
+
+def is_utf8(data: bytes, spans: list[tuple[int, int]]) -> bool:
+    """Tell whether the elided parts of ``data`` are UTF-8, decoding only non-ASCII ones.
+
+    Args:
+        data: The original bytes.
+        spans: :attr:`Elided.spans`.
+
+    Returns:
+        True when every span decodes.
+    """
+    for start, end in spans:
+        part = data[start:end]
+        if not part.isascii():
+            try:
+                part.decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+    return True
 
 
 def restore(nb: Any, counts: list[int]) -> dict[int, int] | None:

@@ -165,11 +165,13 @@ def _read_elided(
     """
     if options.max_size or options.keep_output_types or options.keep_output:
         return None  # some outputs may stay: they must be parsed
+    if b"\x00" in data:
+        return None  # binary: the full read says so
     elided = scan.elide_outputs(data)
     if elided is None:
         return None
-    if not data.isascii():
-        io.decode(data, path)  # the whole file must be UTF-8, as for nbstripout
+    if not (data.isascii() or scan.is_utf8(data, elided.spans)):
+        io.decode(data, path)  # the file must be UTF-8: raise where it is not
     try:
         nb = io.parse_json(io.decode(elided.data, path), path)
         counts = scan.restore(nb, elided.counts)
