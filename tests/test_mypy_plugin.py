@@ -22,12 +22,14 @@ from mlqa.diagnostics import Finding
 from mlqa.tools import mypy as types
 
 IDIOMS = '''"""Idioms from nanoGPT, minGPT and the DDP tutorials: must check clean."""
-from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn as nn
+from torch.distributed.fsdp import FSDPModule, fully_shard
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader
 
 
 class Block(nn.Module):
@@ -80,6 +82,35 @@ def train() -> None:
     model.require_backward_grad_sync = True
     out = model(torch.zeros(1, 4, dtype=torch.long))
     print(out.shape, raw_model.lm_head.in_features)
+
+
+def from_pretrained(name: str):  # untyped: returns Any
+    return GPT(8, flash=True)
+
+
+def resume(init_from: str) -> None:
+    if init_from == "scratch":
+        model = GPT(8, flash=True)
+    else:
+        model = from_pretrained(init_from)  # model: GPT | Any
+    model = torch.compile(model)
+    model = DDP(model)
+    raw_model = model.module
+    print(raw_model.transformer.wte.weight.shape, raw_model.state_dict())
+
+
+def run_epoch(loader: DataLoader[Any], epoch: int) -> float:
+    loader.sampler.set_epoch(epoch)  # a DistributedSampler
+    return 1.0 / len(loader.dataset)
+
+
+def shard(model: GPT) -> None:
+    fully_shard(model)
+
+
+def save(model: FSDPModule) -> None:  # as in pytorch/examples' FSDP2 checkpoint
+    model.reshard()
+    print(model.state_dict(), sum(p.numel() for p in model.parameters()))
 
 
 class CfgNode:
