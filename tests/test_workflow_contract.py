@@ -524,10 +524,17 @@ def test_no_tests_collected_is_a_notice_unless_asked(tmp_path: Path) -> None:
     assert "::notice title=pytest::no tests collected" in quiet.stdout
     strict = _run(script, project, **{**PYTEST_ENV, "FAIL_ON_NO_TESTS": "true"})
     assert strict.returncode == 5
-    (project / "test_demo.py").write_text("def test_x():\n    assert False\n")
+    (project / "test_demo.py").write_text(
+        "def test_x():\n    assert False\n\n\ndef test_y():\n    pass\n"
+    )
     failing = _run(script, project, **PYTEST_ENV)
     assert failing.returncode == 1
     assert "::notice" not in failing.stdout
+    # Quotes group words, as in a shell: one -k expression with spaces.
+    quoted = {**PYTEST_ENV, "PYTEST_ARGS": "-p no:cacheprovider -k 'not test_x and y'"}
+    selected = _run(script, project, **quoted)
+    assert selected.returncode == 0, selected.stdout + selected.stderr
+    assert "1 passed, 1 deselected" in selected.stdout
 
 
 @pytest.mark.slow
