@@ -15,12 +15,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from filelock import FileLock  # pre-commit's virtualenv depends on it
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
@@ -138,42 +138,45 @@ def _environ(home: Path) -> dict[str, str]:
     return env
 
 
+def _install_hooks(directory: Path) -> None:
+    """Snapshot this checkout into directory/repo and install its hooks once."""
+    clone = directory / "repo"
+    clone.mkdir()
+    config = {
+        "repos": [
+            {
+                "repo": str(clone),
+                "rev": _snapshot(clone),
+                "hooks": [{"id": hook_id} for hook_id in HOOK_IDS],
+            }
+        ]
+    }
+    (directory / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    install = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install-hooks", "--config",
+         str(directory / "config.yaml"), "--color=never"],
+        cwd=clone, env=_environ(directory / "home"), capture_output=True, text=True,
+        check=False, timeout=900,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+
+
 @pytest.fixture(scope="session")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
+def hook_repo(build_once: Callable[[str, Callable[[Path], None]], Path]) -> HookRepo:
     """Install the hooks once per test run, as a user's repo would get them.
 
     pre-commit clones this checkout (a snapshot commit, so uncommitted work is
-    tested too) into a shared PRE_COMMIT_HOME and pip-installs the hook
-    environment there once; every test then runs ``pre-commit run`` against it.
-    xdist workers share it through the parent of their base temp dir and a lock.
+    tested too) into a PRE_COMMIT_HOME shared by the xdist workers and
+    pip-installs the hook environment there once; every test then runs
+    ``pre-commit run`` against it.
     """
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    with FileLock(str(shared / "mlqa-hooks.lock")):
-        hooks = HookRepo(shared / "mlqa-hooks.yaml", shared / "pre-commit-home")
-        if hooks.config.exists():
-            return hooks
-        clone = shared / "mlqa-hook-repo"
-        if clone.exists():  # a failed attempt by another worker
-            shutil.rmtree(clone)
-        clone.mkdir()
-        rev = _snapshot(clone)
-        config = {
-            "repos": [
-                {"repo": str(clone), "rev": rev, "hooks": [{"id": i} for i in HOOK_IDS]}
-            ]
-        }
-        pending = shared / "mlqa-hooks.yaml.tmp"
-        pending.write_text(yaml.safe_dump(config), encoding="utf-8")
-        install = subprocess.run(
-            [sys.executable, "-m", "pre_commit", "install-hooks", "--config",
-             str(pending), "--color=never"],
-            cwd=clone, env=_environ(hooks.home), capture_output=True, text=True,
-            check=False, timeout=900,
-        )  # fmt: skip
-        assert install.returncode == 0, install.stdout + install.stderr
-        pending.replace(hooks.config)
-        return hooks
+    directory = build_once("mlqa-hooks", _install_hooks)
+    return HookRepo(directory / "config.yaml", directory / "home")
+
+
+def warm_mypy(repo: Path, cache: Path) -> None:
+    """Give the system types hook torch already analysed (see torch_mypy_cache)."""
+    shutil.copytree(cache, repo / ".mypy_cache", dirs_exist_ok=True)
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:
@@ -203,8 +206,12 @@ def test_every_hook_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
-def test_hook_on_bad_repo(hook_id: str, tmp_path: Path, hook_repo: HookRepo) -> None:
+def test_hook_on_bad_repo(
+    hook_id: str, tmp_path: Path, hook_repo: HookRepo, request: pytest.FixtureRequest
+) -> None:
     repo = make_repo(tmp_path, BAD_FILES)
+    if hook_id == "mlqa-types-system":
+        warm_mypy(repo, request.getfixturevalue("torch_mypy_cache"))
     before = {name: (repo / name).read_text() for name in BAD_FILES}
     first = run_hooks(repo, hook_repo, hook_id)
     output = first.stdout + first.stderr
@@ -223,19 +230,22 @@ def test_hook_on_bad_repo(hook_id: str, tmp_path: Path, hook_repo: HookRepo) -> 
 
 
 def test_isolated_types_hook_cannot_see_torch(
-    tmp_path: Path, hook_repo: HookRepo
+    tmp_path: Path, hook_repo: HookRepo, torch_mypy_cache: Path
 ) -> None:
     """The isolated hook has no torch: Tensor errors pass silently, the system hook catches them."""
     repo = make_repo(
         tmp_path, {k: v for k, v in BAD_FILES.items() if k != "pkg/typed.py"}
     )
     isolated = run_hooks(repo, hook_repo, "mlqa-types")
+    warm_mypy(repo, torch_mypy_cache)  # after the isolated run: it never sees torch
     system = run_hooks(repo, hook_repo, "mlqa-types-system")
     assert isolated.returncode == 0, isolated.stdout
     assert system.returncode == 1 and "Tensor" in system.stdout, system.stdout
 
 
-def test_all_hooks_pass_on_clean_repo(tmp_path: Path, hook_repo: HookRepo) -> None:
+def test_all_hooks_pass_on_clean_repo(
+    tmp_path: Path, hook_repo: HookRepo, torch_mypy_cache: Path
+) -> None:
     from mlqa import notebooks
 
     files = dict(CLEAN_FILES)
@@ -245,6 +255,7 @@ def test_all_hooks_pass_on_clean_repo(tmp_path: Path, hook_repo: HookRepo) -> No
     files["nb/explore.ipynb"] = nb.read_text()
     nb.unlink()
     repo = make_repo(tmp_path / "repo", files)
+    warm_mypy(repo, torch_mypy_cache)
     result = run_hooks(repo, hook_repo)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

@@ -17,18 +17,24 @@ DEMO = ROOT / "examples" / "demo-project"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo(tmp_path_factory: pytest.TempPathFactory, torch_mypy_cache: Path) -> Path:
+    """A copy of the demo, torch already analysed by mypy (see tests/conftest.py)."""
     target = tmp_path_factory.mktemp("demo") / "demo-project"
     shutil.copytree(
         DEMO, target, ignore=shutil.ignore_patterns(".mypy_cache", "__pycache__")
     )
+    shutil.copytree(torch_mypy_cache, target / ".mypy_cache")
     return target
 
 
 @pytest.fixture(scope="module")
 def demo_report(demo: Path) -> tuple[int, list[dict[str, object]], str]:
     """One real run over the demo (types included: torch is installed here)."""
-    before = {p: p.read_bytes() for p in demo.rglob("*") if p.is_file()}
+    before = {
+        p: p.read_bytes()
+        for p in demo.rglob("*")
+        if p.is_file() and ".mypy_cache" not in p.parts
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "mlqa", "run", str(demo), "--format", "json"],
         capture_output=True,
