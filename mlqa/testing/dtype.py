@@ -8,6 +8,7 @@ pins the contract it relies on.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -59,8 +60,9 @@ def default_dtype(model: nn.Module, inputs: Any) -> torch.dtype:
     return torch.get_default_dtype()
 
 
-def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
-    """A dispatch mode that records every floating op result not of dtype ``want``."""
+@functools.cache
+def _tracer_class() -> Any:
+    """The dispatch mode class, built once (building a mode class is not free)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -70,6 +72,14 @@ def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
     tensor = torch.Tensor
 
     class DtypeTracer(TorchDispatchMode):  # type: ignore[no-untyped-call]
+        """Records every floating op result whose dtype is not ``want``."""
+
+        def __init__(
+            self, want: torch.dtype, events: list[Event], where: list[str]
+        ) -> None:
+            super().__init__()  # type: ignore[no-untyped-call]
+            self.want, self.events, self.where = want, events, where
+
         @classmethod
         def _should_skip_dynamo(cls) -> bool:
             # no torch.compile inside this trace: skip the per-op dynamo guard
@@ -83,6 +93,7 @@ def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
             kwargs: dict[str, Any] | None = None,
         ) -> Any:
             result = func(*args, **(kwargs or {}))
+            want = self.want
             if type(result) is tensor:  # the common case, kept cheap
                 if result.dtype == want or not result.is_floating_point():
                     return result
@@ -98,19 +109,18 @@ def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
                     t for _, t in iter_tensors(args) if isinstance(t, torch.Tensor)
                 ]
                 given += [t for _, t in iter_tensors(kwargs or {})]
-                names = sorted({_name(t.dtype) for t in given if _floating(t)})
+                names = tuple(sorted({_name(t.dtype) for t in given if _floating(t)}))
+                op = str(func.overloadpacket)
                 for dtype in dict.fromkeys(wrong):
-                    events.append(
-                        (
-                            where[-1],
-                            str(func.overloadpacket),
-                            tuple(names),
-                            _name(dtype),
-                        )
-                    )
+                    self.events.append((self.where[-1], op, names, _name(dtype)))
             return result
 
-    return DtypeTracer()  # type: ignore[no-untyped-call]
+    return DtypeTracer
+
+
+def _tracer(want: torch.dtype, events: list[Event], where: list[str]) -> Any:
+    """A dispatch mode that records every floating op result not of dtype ``want``."""
+    return _tracer_class()(want, events, where)
 
 
 def _hooks(model: nn.Module, where: list[str]) -> list[Any]:
