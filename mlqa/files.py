@@ -187,7 +187,7 @@ def is_test(rel: str) -> bool:
     )
 
 
-def _git_files(directory: Path) -> list[Path] | None:
+def _git_files(directory: Path) -> list[str] | None:
     """List a directory's files as git sees them, or None outside a work tree."""
     import subprocess
 
@@ -203,7 +203,7 @@ def _git_files(directory: Path) -> list[Path] | None:
     if proc.returncode != 0:
         return None
     names = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return [directory / name for name in names if name]
+    return [name for name in names if name]
 
 
 def _git_ignored(directory: Path) -> bool:
@@ -246,7 +246,9 @@ class _Ignores:
         return decision
 
 
-def _walk(directory: Path, root: Path, use_gitignore: bool) -> list[Path]:
+def _walk(
+    directory: Path, root: Path, suffixes: Sequence[str], use_gitignore: bool
+) -> list[Path]:
     ignores = _Ignores()
     top = os.path.abspath(directory)
     if use_gitignore:
@@ -257,7 +259,10 @@ def _walk(directory: Path, root: Path, use_gitignore: bool) -> list[Path]:
             chain.append(os.path.dirname(chain[-1]))
         for parent in reversed(chain[1:]):
             ignores.read(parent)
+        if ignores.ignored(top, True):  # named, though ignored: walk it as git does
+            use_gitignore, ignores = False, _Ignores()
     found: list[Path] = []
+    ends = tuple(suffixes)
     for current, dirs, files in os.walk(top):
         if use_gitignore:
             ignores.read(current)
@@ -273,7 +278,8 @@ def _walk(directory: Path, root: Path, use_gitignore: bool) -> list[Path]:
         found += [
             Path(os.path.normpath(shown / name))
             for name in sorted(files)
-            if not ignores.ignored(os.path.join(current, name), False)
+            if name.endswith(ends)
+            and not ignores.ignored(os.path.join(current, name), False)
         ]
     return found
 
@@ -281,18 +287,16 @@ def _walk(directory: Path, root: Path, use_gitignore: bool) -> list[Path]:
 def _expand(directory: Path, suffixes: Sequence[str], root: Path) -> list[Path]:
     listed = _git_files(directory)
     if listed is None:  # not a git work tree: read the .gitignore files ourselves
-        candidates = _walk(directory, root, use_gitignore=True)
-    elif not listed and _git_ignored(directory):  # named, though git ignores it
-        candidates = _walk(directory, root, use_gitignore=False)
-    else:
-        candidates = sorted(listed)
-    return [
-        file
-        for file in candidates
-        if file.suffix in suffixes
-        and not any(part in SKIP_DIRS for part in file.relative_to(directory).parts)
-        and file.is_file()
-    ]
+        return _walk(directory, root, suffixes, use_gitignore=True)
+    if not listed and _git_ignored(directory):  # named, though git ignores it
+        return _walk(directory, root, suffixes, use_gitignore=False)
+    found = []
+    for name in sorted(listed):
+        if name.endswith(tuple(suffixes)) and SKIP_DIRS.isdisjoint(name.split("/")):
+            path = directory / name
+            if path.is_file():  # a tracked file may be deleted in the work tree
+                found.append(path)
+    return found
 
 
 def select(

@@ -522,14 +522,7 @@ def test_discovery_respects_root_gitignore(
 @pytest.mark.parametrize(
     "git",
     [
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="mlqa.files._walk applies the root .gitignore to a directory "
-                "named on the command line (outside git); fix pending in files.py",
-            ),
-        ),
+        False,
         True,
     ],
     ids=["walk", "git"],
