@@ -19,7 +19,7 @@ import nbformat
 import nbformat.v4.rwbase as rwbase
 import nbstripout._utils as nbstripout_utils
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_notebooks import make_notebook, serialise
 
@@ -163,3 +163,56 @@ def test_keeps_output_is_nbstripouts_decision(
             upstream.keeps_output(nb, cell, option, init)
         return
     assert upstream.keeps_output(nb, cell, option, init) == bool(expected)
+
+
+_names = st.sampled_from(["a", "b", "a.b", "metadata.a"])
+_cell_metadata = st.dictionaries(
+    _names, st.one_of(st.integers(), st.dictionaries(_names, st.integers())), max_size=3
+)
+_cell = st.fixed_dictionaries(
+    {
+        "cell_type": st.just("markdown"),
+        "metadata": _cell_metadata,
+        "source": st.just(""),
+    },
+    optional={"metadata.a": st.integers(), "a": st.integers()},
+)
+_extra = st.lists(
+    st.sampled_from(
+        [
+            "cell.metadata.a",
+            "cell.metadata.b",
+            "cell.metadata.a.b",
+            "cell.metadata.metadata.a",
+            "cell.a",
+            "metadata.a",
+            "metadata.a.b",
+        ]
+    ),
+    max_size=4,
+)
+
+
+_NESTED = [{"cell_type": "markdown", "metadata": {"a": {"b": 1}}, "source": ""}]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_cell, max_size=4), _metadata, _extra)
+@example(_NESTED, {}, ["cell.metadata.a.b"])
+@example([{**_NESTED[0], "metadata.a": 1}], {}, ["cell.metadata.a"])
+def test_only_keys_that_can_pop_are_passed_and_the_result_is_nbstripouts(
+    cells: list[dict[str, Any]], metadata: dict[str, Any], extra: list[str]
+) -> None:
+    nb = {
+        "cells": cells,
+        "metadata": dict(metadata),
+        "nbformat": 4,
+        "nbformat_minor": 4,
+    }
+    theirs = nbformat.from_dict(copy.deepcopy(nb))
+    nbstripout_utils.strip_output(theirs, None, False, False, list(extra))
+    ours = json.loads(json.dumps(nb), object_hook=upstream.Node)
+    upstream.strip_output(
+        ours, keep_output=None, keep_count=False, keep_id=False, extra_keys=list(extra)
+    )
+    assert ours == theirs

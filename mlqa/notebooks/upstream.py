@@ -169,6 +169,37 @@ def metadata_error() -> type[Exception]:
     return error
 
 
+def _cell_keys_present(cells: list[Any], keys: list[str]) -> list[str]:
+    """Keep the ``cell.`` extra keys that ``pop_recursive`` could find in a cell.
+
+    ``pop_recursive(cell, "metadata.x")`` pops a literal ``"metadata.x"`` key,
+    else recurses into ``cell["metadata"]`` with ``"x"``; a key whose literal
+    form is in no cell and whose tail, or the tail's first part, is in no
+    cell's metadata pops nothing anywhere. nbstripout tries every key on every
+    cell; passing only these gives the same notebook with fewer calls.
+    """
+    cell_keys: set[str] = set()
+    metadata_keys: set[str] = set()
+    for cell in cells:
+        cell_keys.update(cell)
+        metadata = cell.get("metadata")
+        if isinstance(metadata, dict):
+            metadata_keys.update(metadata)
+    kept = []
+    for key in keys:
+        space, _, field = key.partition(".")
+        tail = field[len("metadata.") :] if field.startswith("metadata.") else None
+        if (
+            space != "cell"
+            or tail is None
+            or field in cell_keys
+            or tail in metadata_keys
+            or tail.split(".", 1)[0] in metadata_keys
+        ):
+            kept.append(key)
+    return kept
+
+
 def strip_output(nb: Any, **options: Any) -> Any:
     """Call nbstripout's own ``strip_output`` (see :func:`lib`).
 
@@ -180,6 +211,10 @@ def strip_output(nb: Any, **options: Any) -> Any:
     Returns:
         The stripped notebook (the same object, changed in place).
     """
+    if options.get("extra_keys"):
+        cells = nb.get("cells")
+        if isinstance(cells, list):
+            options["extra_keys"] = _cell_keys_present(cells, options["extra_keys"])
     module = lib("strip")
     if module.__dict__.get("_mlqa_private"):
         limit = int(options.get("max_size", 0)) + 1
