@@ -96,6 +96,7 @@ def test_broken_python_input(tmp_path, command: str, name: str) -> None:
     assert bad.read_bytes() == content
 
 
+@pytest.mark.slow  # black over 20,000 lines: about 5 s of CPU
 @pytest.mark.parametrize("command", PY_COMMANDS)
 def test_empty_and_huge_files(tmp_path, command: str) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")

@@ -15,8 +15,11 @@ from torch import nn
 from mlqa import strategies as mst
 from mlqa import testing
 
+# Property tests that train torch models get a quarter of the profile's budget
+# (tests/conftest.py: 5 examples in the inner loop, 25 under --hypothesis-profile=ci).
 FAST = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=max(5, settings.default.max_examples // 4),
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
