@@ -91,6 +91,12 @@ def strip_paths(
 def _options(config: Config) -> StripOptions:
     """Read the options from ``[tool.mlqa.notebooks]``.
 
+    Args:
+        config: The project config.
+
+    Returns:
+        The options.
+
     Raises:
         InputError: If the table is invalid.
     """

@@ -77,6 +77,12 @@ def _unit(data: bytes) -> int:
 def _array_end(data: bytes, start: int, layout: _Layout, width: int) -> tuple[int, int]:
     """Walk an outputs array's lines from ``start``; return its end and count.
 
+    Args:
+        data: The notebook's bytes.
+        start: Where the array's first line starts.
+        layout: The line starts of the file's layout.
+        width: The indent of an output's ``{`` line.
+
     Returns:
         The index of the newline before the closing ``]`` and the number of
         outputs, or ``(-1, 0)`` when a line is not where the layout puts it.
