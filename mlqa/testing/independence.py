@@ -199,6 +199,8 @@ def _changed_sample(
         after = changed.get(path)
         if after is None or after.shape != before.shape:
             continue
+        if torch.equal(after[1:], before[1:]):
+            continue  # the common case: bit-identical, one op
         rtol, atol = _tolerance(
             SAME_SHAPE_TOLERANCE, DEFAULT_SAME_SHAPE_TOLERANCE, before
         )
@@ -242,6 +244,8 @@ def _batch_of_one(
                 f"with a batch of one (inputs[:1]) {path} has shape "
                 f"{tuple(single.shape)}, expected {want}"
             )
+            continue
+        if torch.equal(single, full[:1]):
             continue
         rtol, atol = _tolerance(ROW_TOLERANCE, DEFAULT_ROW_TOLERANCE, full[:1])
         difference = mismatch(single.to(full.dtype), full[:1], rtol, atol)
