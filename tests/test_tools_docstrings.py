@@ -536,6 +536,24 @@ def area(width: float, height: float) -> float:
         ("def area", "DOC101"),
         "`width`, `height`",
     ),
+    "Args entry without a colon": (
+        '''
+def area(width: float, height: float) -> float:
+    """Compute an area.
+
+    Args:
+        width: The width.
+        height (metres)
+            The height.
+
+    Returns:
+        The area.
+    """
+    return width * height
+''',
+        ("def area", "DOC001"),
+        "`name: description`",
+    ),
     "no Yields section": (
         '''
 def count(n: int) -> Iterator[int]:

@@ -48,10 +48,9 @@ PYDOCLINT_PRESET: dict[str, Any] = {
 #: (docs/docstrings.md): types may be in the signature, the docstring or both;
 #: Raises lists what is relevant to the interface, which the body cannot tell;
 #: class and ``__init__`` docstrings may both document; attributes are not
-#: part of the signature; a tuple of return and yield types is a typing rule;
-#: DOC001 is pydoclint misreading prose such as "For class c:" as a section.
+#: part of the signature; a tuple of return and yield types is a typing rule.
 PRESET_DROPPED = frozenset(
-    {"DOC001", "DOC105", "DOC106", "DOC107", "DOC108", "DOC109", "DOC110", "DOC111"}
+    {"DOC105", "DOC106", "DOC107", "DOC108", "DOC109", "DOC110", "DOC111"}
     | {"DOC203", "DOC304", "DOC305", "DOC404", "DOC405"}
     | {"DOC501", "DOC502", "DOC503", "DOC504"}
     | {f"DOC60{n}" for n in range(1, 8)}
@@ -73,6 +72,11 @@ _DOC103_PARTS = re.compile(
     r"|in the docstring but not in the function signature: \[(?P<extra>.*?)\]\."
 )
 _ARG_NAME = re.compile(r"(?:^|, )(\*{0,2}[A-Za-z_]\w*): ")
+_UNREAD = re.compile(
+    r"Potential formatting errors in docstring\. Error message: (?P<detail>.*?)"
+    r"(?: \(Note: DOC001.*)?$",
+    re.S,
+)
 _OPTION = re.compile(
     r"The option `--(?P<key>[\w-]+)` is `(?P<value>\w+)` but (?P<rest>.*)"
 )
@@ -342,6 +346,12 @@ def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 def _plain(message: str, table: Mapping[str, Any]) -> str:
     """Say what pydoclint says without naming an option the user did not set."""
+    unread = _UNREAD.search(message)
+    if unread is not None:  # DOC001: pydoclint could not read a section
+        return (
+            f"{message[: unread.start()]}a section entry is not `name: description`"
+            f" with a hanging indent (guide 3.8.3): {unread['detail']}"
+        )
     match = _OPTION.search(message)
     if match is None:
         return message
@@ -393,19 +403,11 @@ def _names(names: list[str]) -> str:
 def _noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
     """Map lines to the codes their ``# noqa`` comment names (None: all)."""
     lines: dict[int, frozenset[str] | None] = {}
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == tokenize.COMMENT:
-                match = NOQA.search(tok.string)
-                if match:
-                    codes = match["codes"]
-                    lines[tok.start[0]] = (
-                        frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
-                        if codes
-                        else None
-                    )
-    except (tokenize.TokenError, SyntaxError):
-        pass
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):  # it parsed
+        match = NOQA.search(tok.string) if tok.type == tokenize.COMMENT else None
+        if match:
+            codes = re.findall(r"[A-Z]+[0-9]+", (match["codes"] or "").upper())
+            lines[tok.start[0]] = frozenset(codes) if codes else None
     return lines
 
 
@@ -420,9 +422,7 @@ def _suppressed(
         if ast.get_docstring(node) is not None:
             lines.add(first.end_lineno or first.lineno)
     for line in lines:
-        if line not in noqa:
-            continue
-        codes = noqa[line]
+        codes = noqa.get(line, frozenset())
         if codes is None or any(finding.code.startswith(c) for c in codes):
             return True
     return False
@@ -449,12 +449,7 @@ def _own_config_options(config: Config) -> list[str]:
     """
     table = _ruff_table(config)
     lint = table.get("lint", {}) if isinstance(table.get("lint"), dict) else {}
-    selected = [
-        c
-        for scope in (table, lint)
-        for c in scope.get("select", [])
-        if isinstance(c, str)
-    ]
+    selected = [str(c) for scope in (table, lint) for c in scope.get("select", [])]
     ignored = [
         code
         for scope in (table, lint)
