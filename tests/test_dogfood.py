@@ -10,9 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [
@@ -35,6 +33,7 @@ def test_mlqa_passes_its_own_checks(args: list[str]) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_mlqa_run_is_clean_on_itself() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "mlqa", "run", "."],

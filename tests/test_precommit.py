@@ -26,8 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
 HOOK_IDS = [hook["id"] for hook in MANIFEST]
 
-pytestmark = pytest.mark.slow
-
 NOTEBOOK = {
     "cells": [
         {
@@ -205,6 +203,7 @@ def test_every_hook_has_an_expectation() -> None:
     assert sorted(EXPECTED) == sorted(HOOK_IDS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
 def test_hook_on_bad_repo(
     hook_id: str, tmp_path: Path, hook_repo: HookRepo, request: pytest.FixtureRequest
@@ -229,6 +228,7 @@ def test_hook_on_bad_repo(
         assert changed == set(), changed
 
 
+@pytest.mark.slow
 def test_isolated_types_hook_cannot_see_torch(
     tmp_path: Path, hook_repo: HookRepo, torch_mypy_cache: Path
 ) -> None:
@@ -243,6 +243,7 @@ def test_isolated_types_hook_cannot_see_torch(
     assert system.returncode == 1 and "Tensor" in system.stdout, system.stdout
 
 
+@pytest.mark.slow
 def test_all_hooks_pass_on_clean_repo(
     tmp_path: Path, hook_repo: HookRepo, torch_mypy_cache: Path
 ) -> None:
@@ -264,6 +265,7 @@ def test_all_hooks_pass_on_clean_repo(
     assert "Failed" not in output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "hook_id",
     ["mlqa-format", "mlqa-lint", "mlqa-docstrings", "mlqa-types", "mlqa-check"],
