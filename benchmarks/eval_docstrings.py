@@ -51,7 +51,7 @@ ignore = ["D104", "D105", "D107", "D417"]
 [lint.pydocstyle]
 convention = "google"
 """
-BEFORE_PYDOCLINT = {
+BEFORE_PYDOCLINT: dict[str, Any] = {
     "style": "google",
     "argTypeHintsInDocstring": False,
     "checkReturnTypes": False,
@@ -100,18 +100,17 @@ def run_after(files: list[Path], root: Path) -> list[Finding]:
 
 def run_before(files: list[Path], root: Path) -> list[Finding]:
     """Run the docstring step as it was before the rework."""
-    from pydoclint.main import _checkFile
-
     config = Config(root)
     toml = root / "before-ruff.toml"
     toml.write_text(BEFORE_RUFF)
     found = run_ruff(files, config, ["--config", str(toml)], "before").findings
+    before = docstrings.Pydoclint(BEFORE_PYDOCLINT, preset=False, table={})
     for path in files:
-        for v in _checkFile(path, **BEFORE_PYDOCLINT):
-            if v.code != 2 and v.fullErrorCode != "DOC502":
-                found.append(
-                    Finding(str(path), max(v.line, 1), 1, v.fullErrorCode, v.msg)
-                )
+        found += [
+            f
+            for f in docstrings.check_file(path, str(path), before)
+            if f.code != "DOC502"
+        ]
     return found
 
 
