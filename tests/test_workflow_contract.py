@@ -910,9 +910,10 @@ def test_try_workflow_exports_a_mirror_as_a_checkout(tmp_path: Path) -> None:
 def test_try_workflow_runs_the_steps_on_a_requirements_repo(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # mlqa comes from this checkout's HEAD commit through git+file://.
+    # mlqa comes from this checkout's HEAD commit through git+file://; CPU torch
+    # as the workflow installs it by default (`pytest --mlqa` reports devices).
     bare = _mirror(tmp_path)
-    code = _try_workflow().main(["--repo", "tiny", str(bare), "--no-torch"])
+    code = _try_workflow().main(["--repo", "tiny", str(bare)])
     summary = json.loads(capsys.readouterr().out)
     assert code == 0, summary
     assert summary["inputs"] == {
