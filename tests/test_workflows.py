@@ -318,9 +318,7 @@ def test_jobs_run_mlqa_commands_that_exist() -> None:
 def test_callers_pass_only_declared_inputs_of_the_right_type(caller: Path) -> None:
     inputs = _inputs()
     python_types = {"boolean": bool, "number": (int, float), "string": str}
-    jobs = [
-        j for j in _load(caller)["jobs"].values() if "mlqa" in j.get("uses", "")
-    ]
+    jobs = [j for j in _load(caller)["jobs"].values() if "mlqa" in j.get("uses", "")]
     assert jobs
     job = jobs[0]
     if "mlqa-sarif.yml" in job["uses"]:
