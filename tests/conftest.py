@@ -3,7 +3,8 @@
 Hypothesis profiles: ``default`` is the inner loop (``pytest -m "not slow"``):
 few examples, so a property test costs about as much as an example test.
 ``ci`` is what ``.ci/run`` loads with ``--hypothesis-profile=ci``: Hypothesis's
-own budget, still inside the README command's time limit. Neither has a
+own budget, still inside the README command's time limit, and derandomized, so
+a red CI run fails the same way when rerun with that profile. Neither has a
 deadline: the suite shares two cores with other work, and a timing failure there
 says nothing about the code. A test that sets ``max_examples`` keeps it.
 """
@@ -22,7 +23,9 @@ from filelock import FileLock  # pre-commit's virtualenv depends on it
 from hypothesis import settings
 
 settings.register_profile("default", max_examples=20, deadline=None)
-settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, derandomize=True, print_blob=True
+)
 settings.load_profile("default")  # `--hypothesis-profile=NAME` loads NAME after this
 
 BuildOnce = Callable[[str, Callable[[Path], None]], Path]
