@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlqa.diagnostics import InputError
 from mlqa.config import Config
+from mlqa.diagnostics import InputError
 from mlqa.files import is_test, select, write_atomic
 
 
