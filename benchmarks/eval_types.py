@@ -106,7 +106,9 @@ def export(repo: str, mirrors: Path) -> Path:
     if not git_dir.exists():
         sys.exit(f"{git_dir}: no mirror; run: fetch github:{mirror.replace('+', '/')}")
     dest = DATA / repo
-    shutil.rmtree(dest, ignore_errors=True)
+    for old in dest.glob("*"):  # keep the mypy caches: warm reruns
+        if not old.name.startswith(".mypy_cache"):
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
     names = subprocess.run(
         ["git", f"--git-dir={git_dir}", "ls-tree", "-r", "--name-only", commit],
         capture_output=True, text=True, check=True,
