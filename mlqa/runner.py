@@ -79,6 +79,9 @@ class Runner(Protocol):
             files: The selected files.
             config: The project config.
             fix: Whether the step may rewrite files.
+
+        Returns:
+            The step's findings, errors and rewritten files.
         """
 
 

@@ -773,3 +773,12 @@ def test_overfit_target_is_relative_to_the_starting_loss(
             "FAILED mlqa::strict::overfit*",
         ]
     )
+
+
+def test_mlqa_without_torch_runs_the_users_tests(pytester: pytest.Pytester) -> None:
+    # torch absent: an importable package that fails as a missing one does
+    pytester.makepyfile(torch="raise ImportError(\"No module named 'torch'\")")
+    pytester.makepyfile(test_plain="def test_ok():\n    assert 1 + 1 == 2\n")
+    result = pytester.runpytest_subprocess("--mlqa", *FAST)
+    result.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

@@ -44,8 +44,9 @@ def _ruff_preset() -> dict[str, Any]:
     merged: dict[str, Any] = {k: v for k, v in lint.items() if k != "lint"}
     section = dict(lint.get("lint", {}))
     doc_lint = docs.get("lint", {})
-    # `mlqa lint` selects the lint rules; `mlqa docstrings` adds `--select D` and
-    # reads the D settings below, so both behave as with mlqa's own presets.
+    # `mlqa lint` selects the lint rules; `mlqa docstrings` adds the guide's D codes
+    # (ruff-docstrings.toml) and reads the D settings below, so both behave as
+    # with mlqa's own presets.
     section["ignore"] = list(section.get("ignore", [])) + [
         code
         for code in doc_lint.get("ignore", [])
@@ -90,10 +91,11 @@ TOOL_PRESETS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
         _mypy_preset,
     ),
     "pydoclint": (
-        "mlqa's pydoclint preset: Google style, types in signatures",
+        "mlqa's pydoclint preset: the Google Python Style Guide's rules (docs/docstrings.md)",
         _pydoclint_preset,
     ),
 }
+
 
 def _multiline(value: Any) -> Any:
     import tomlkit
