@@ -115,8 +115,8 @@ class Step(NamedTuple):
 STEPS: dict[str, Step] = {
     step.name: step
     for step in (
-        Step("format", "mlqa.tools.black", PY_SUFFIXES),
-        Step("lint", "mlqa.tools.ruff", PY_SUFFIXES),
+        Step("format", "mlqa.tools.black", (*PY_SUFFIXES, ".ipynb")),
+        Step("lint", "mlqa.tools.ruff", (*PY_SUFFIXES, ".ipynb")),
         Step("docstrings", "mlqa.tools.docstrings", PY_SUFFIXES),
         Step("types", "mlqa.tools.mypy", PY_SUFFIXES),
         Step("notebooks", "mlqa.notebooks", (".ipynb",), check_sources=False),

@@ -1,23 +1,29 @@
-"""``mlqa lint``: ruff with mlqa's preset, unless the project configures ruff.
+"""``mlqa lint``: ruff with mlqa's preset as the base and the project's settings on top.
 
-ruff is a native binary: this runner locates it, picks the config, runs it once
-over all files and turns its JSON report into findings. Syntax errors and
-unreadable files become input errors (exit 2), as in every mlqa command.
+ruff is a native binary: this runner locates it, layers the config
+(:mod:`mlqa.tools.layering`), runs it once over all files (notebooks
+included, with ruff's own notebook support) and turns its JSON report into
+findings; a notebook finding names its cell and line as ``mlqa check`` does.
+Syntax errors and unreadable files become input errors (exit 2), as in every
+mlqa command.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mlqa.config import Config
 from mlqa.diagnostics import Finding, InputError
 from mlqa.files import display
 from mlqa.runner import Result
-from mlqa.tools._common import preset, run_command
+from mlqa.tools._common import run_command
+from mlqa.tools.layering import ruff_options
 
 NAME = "ruff"
 #: ruff codes that mean "this file could not be read or parsed".
@@ -55,6 +61,35 @@ def uses_own_config(config: Config) -> bool:
     return config.has_tool_config("ruff")
 
 
+def config_error(stderr: str, first: str, config: Config) -> InputError:
+    """Word ruff's refusal of a setting as an error at the project's setting.
+
+    Args:
+        stderr: ruff's error output.
+        first: Its first line.
+        config: The project config.
+
+    Returns:
+        ``file:line: ruff: <why>`` for a bad project setting (layered as a
+        ``--config`` override), else ruff's first line at the config file.
+    """
+    from mlqa.config import line_of
+
+    where = config.tool_config("ruff") or config.pyproject or config.root
+    marker = "Could not parse the supplied argument"
+    if marker not in stderr:
+        return InputError(display(where), f"ruff: {first}")
+    why = stderr.split(marker, 1)[1].split("\n\n", 2)
+    reason = " ".join(why[1].split()) if len(why) > 1 else first
+    key = re.search(r"in `([^`]+)`", reason)
+    line = None
+    if key and isinstance(where, Path) and where.is_file():
+        table = "tool.ruff" if where.name == "pyproject.toml" else ""
+        text = where.read_text(encoding="utf-8", errors="replace")
+        line = line_of(text, key[1].split(".")[-1], table)
+    return InputError(display(where), f"ruff: {reason}", line)
+
+
 def run_ruff(
     files: list[Path], config: Config, options: Sequence[str], tool: str
 ) -> Result:
@@ -70,19 +105,19 @@ def run_ruff(
         The findings; syntax and read errors as input errors.
     """
     result = Result(tool, files=len(files))
+    cache = [] if config.get("cache") else ["--no-cache"]
     command = [
-        ruff_binary(), "check", "--output-format=json", "--no-cache", "--force-exclude",
+        ruff_binary(), "check", "--output-format=json", *cache, "--force-exclude",
         "--quiet", *options, "--", *[os.path.abspath(f) for f in files],
     ]  # fmt: skip
     proc = subprocess.run(
         command, cwd=config.root, capture_output=True, text=True, check=False
     )
     if proc.returncode not in (0, 1):
-        message = (
+        lines = (
             proc.stderr.strip() or proc.stdout.strip() or "ruff failed"
         ).splitlines()
-        where = config.pyproject or config.root
-        result.errors.append(InputError(display(where), f"ruff: {message[0]}"))
+        result.errors.append(config_error(proc.stderr, lines[0], config))
         return result
     try:
         report = json.loads(proc.stdout or "[]")
@@ -92,27 +127,63 @@ def run_ruff(
         )
         return result
     seen_errors: set[str] = set()
+    notebooks: dict[str, Any] = {}
     for item in report:
         path = display(Path(item["filename"]))
         row = int(item["location"]["row"]) if item.get("location") else 1
         col = int(item["location"]["column"]) if item.get("location") else 1
         code = item.get("code")
+        message = str(item["message"])
+        if item.get("cell") is not None:  # a notebook: ruff's row is the cell's line
+            prefix, row = in_cell(item["filename"], int(item["cell"]), row, notebooks)
+            message = f"{prefix} {message}"
         if code in INPUT_ERROR_CODES:
             if path not in seen_errors:  # one error line per file is enough
                 seen_errors.add(path)
                 kind = (
                     "syntax error" if code == "invalid-syntax" else "cannot read file"
                 )
-                result.errors.append(
-                    InputError(path, f"{kind}: {item['message']}", row, col)
-                )
+                if message.startswith("[cell"):
+                    prefix, _, rest = message.partition("] ")
+                    kind, message = f"{prefix}] {kind}", rest
+                result.errors.append(InputError(path, f"{kind}: {message}", row, col))
             continue
-        result.findings.append(Finding(path, row, col, str(code), str(item["message"])))
+        result.findings.append(Finding(path, row, col, str(code), message))
     return result
 
 
+def in_cell(
+    filename: str, number: int, line: int, notebooks: dict[str, Any]
+) -> tuple[str, int]:
+    """Place a finding in a notebook: ``[cell N, line M]`` and the ``.ipynb`` line.
+
+    ruff numbers cells as Jupyter does (markdown cells too, from 1) and gives
+    the line within the cell, the convention :mod:`mlqa.notebooks.cells` shares.
+
+    Args:
+        filename: The notebook.
+        number: ruff's cell number.
+        line: The line within the cell.
+        notebooks: Cells already read, by file name (filled in here).
+
+    Returns:
+        The message prefix and the line in the notebook file (the line of the
+        cell's source when the layout is not one source line per JSON line).
+    """
+    from mlqa.notebooks.cells import code_cells
+
+    if filename not in notebooks:
+        try:
+            text = Path(filename).read_text(encoding="utf-8-sig")
+            notebooks[filename] = {c.number: c for c in code_cells(text, filename)}
+        except (OSError, UnicodeDecodeError, InputError):
+            notebooks[filename] = {}
+    cell = notebooks[filename].get(number)
+    return f"[cell {number}, line {line}]", cell.file_line(line) if cell else 1
+
+
 def run(files: list[Path], config: Config, *, fix: bool) -> Result:
-    """Run ruff's linter with the project's config, or mlqa's preset.
+    """Run ruff's linter: mlqa's preset, the project's settings layered on top.
 
     Args:
         files: The files to lint.
@@ -122,9 +193,10 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     Returns:
         The findings that remain.
     """
-    options = (
-        [] if uses_own_config(config) else ["--config", os.fspath(preset("ruff.toml"))]
-    )
+    try:
+        options = ruff_options(config)
+    except InputError as exc:
+        return Result(NAME, files=len(files), errors=[exc])
     if fix:
         options.append("--fix")
     return run_ruff(files, config, options, NAME)
