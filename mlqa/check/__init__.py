@@ -117,14 +117,10 @@ def select_rules(config: Config) -> RuleSelection:
 
 def _sources() -> list[Path]:
     """The files whose code decides results (their stamps key the cache)."""
-    import importlib.util
-
     here = Path(__file__).parent
     files = [*here.glob("*.py"), *(here.parent / "rules").glob("*.py")]
-    for module in ("mlqa.notebooks.cells", "mlqa.notebooks.io"):  # the cell reader
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.origin:
-            files.append(Path(spec.origin))
+    notebooks = here.parent / "notebooks"  # the cell reader and IPython's syntax
+    files += [notebooks / name for name in ("cells.py", "io.py", "ipysyntax.py")]
     return sorted(files)
 
 

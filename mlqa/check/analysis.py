@@ -5,10 +5,14 @@ parses, and runs the rules selected in its :class:`~mlqa.rules.context.Options`.
 Results are plain tuples, so they pickle cheaply to and from worker processes
 and are stored as they are in the cache.
 
-Notebook findings carry ``[cell N, line M]`` in the message; their line is the
-line of the ``.ipynb`` file that holds that source line (as Jupyter and
-nbformat lay notebooks out), so an editor or a GitHub annotation lands on the
-offending code.
+Notebook findings carry ``[cell N, line M]`` in the message (N: the cell's
+1-based position among all cells); their line is the line of the ``.ipynb``
+file that holds that source line (as Jupyter and nbformat lay notebooks out)
+and their column the column in that source line, so an editor or a GitHub
+annotation lands on the offending code. A code cell that is not valid Python
+even after IPython's transforms is one :data:`SYNTAX_ERROR` finding; the
+other cells are still checked (a teaching notebook may hold a broken cell on
+purpose). A ``.py`` file that does not parse stays an error.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ RawError = tuple[int | None, int | None, str]
 FileResult = tuple[list[RawFinding], list[RawError]]
 #: A unit of work: the bytes, the path shown, whether a notebook, the options.
 Task = tuple[bytes, str, bool, Options]
+#: The code of a notebook cell that is not valid Python (IPython syntax aside).
+SYNTAX_ERROR = "NB100"
 
 
 def _syntax(exc: SyntaxError) -> RawError:
@@ -38,17 +44,18 @@ def _syntax(exc: SyntaxError) -> RawError:
 def _analyze_notebook(text: str, path: str, options: Options) -> FileResult:
     from mlqa.notebooks.cells import code_cells, combine
 
-    errors: list[RawError] = []
+    findings: list[RawFinding] = []
     good = []
     for cell in code_cells(text, path):
         try:
             parse(cell.source, path, top_level_await=True)
         except SyntaxError as exc:
             line = exc.lineno or 1
-            errors.append(
+            findings.append(
                 (
                     cell.file_line(line),
-                    exc.offset,
+                    cell.column(line, exc.offset or 1),
+                    SYNTAX_ERROR,
                     f"[cell {cell.number}, line {line}] {_syntax(exc)[2]}",
                 )
             )
@@ -62,7 +69,6 @@ def _analyze_notebook(text: str, path: str, options: Options) -> FileResult:
         for cell in good:
             one = combine([cell])
             trees.append((parse(one.source, path, top_level_await=True), one))
-    findings = []
     for tree, joined in trees:
         origin = joined.origin
 
@@ -81,12 +87,12 @@ def _analyze_notebook(text: str, path: str, options: Options) -> FileResult:
             findings.append(
                 (
                     cell.file_line(cell_line),
-                    col,
+                    cell.column(cell_line, col),
                     code,
                     f"[cell {cell.number}, line {cell_line}] {message}",
                 )
             )
-    return findings, errors
+    return findings, []
 
 
 def analyze(data: bytes, path: str, notebook: bool, options: Options) -> FileResult:

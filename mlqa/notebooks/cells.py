@@ -2,12 +2,14 @@
 
 :func:`code_cells` reads a notebook's JSON with the shared reader
 (:func:`mlqa.notebooks.io.parse_json`; nbformat 3 and 4) and returns each
-code cell's source with IPython magics and shell escapes (``%timeit``,
-``!pip install``, ``x = !ls``, ``obj?``) replaced by ``pass`` at the same
-indentation, so line numbers and blocks stay intact. Each cell knows the line of the ``.ipynb`` file each of
-its source lines sits on when the notebook is laid out as Jupyter and
-nbformat write it (one source line per JSON line); :func:`combine` joins the
-cells into one module with a map back to (cell, line).
+code cell's source turned into Python as Jupyter turns it
+(:func:`mlqa.notebooks.ipysyntax.transform`: magics, shell escapes, ``obj?``,
+indented cells), line for line, so line numbers and blocks stay intact and
+columns map back through each line's shift. Each cell knows the line of the
+``.ipynb`` file each of its source lines sits on when the notebook is laid out
+as Jupyter and nbformat write it (one source line per JSON line);
+:func:`combine` joins the cells into one module with a map back to (cell,
+line).
 """
 
 from __future__ import annotations
@@ -18,21 +20,28 @@ from typing import Any, NamedTuple
 
 from mlqa.diagnostics import InputError
 from mlqa.notebooks.io import parse_json
+from mlqa.notebooks.ipysyntax import PYTHON_CELL_MAGICS, transform
 
-#: Cell magics whose body is still Python.
-PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit"})
+__all__ = [
+    "PYTHON_CELL_MAGICS",
+    "Cell",
+    "Combined",
+    "code_cells",
+    "combine",
+    "is_python",
+]
+
 _SOURCE_KEY = re.compile(r'^\s*"source"\s*:\s*(\[)?')
-_MAGIC = re.compile(r"^(\s*)(?:[%!]|[\w.]+\s*=\s*[%!])")
-_HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$")
 
 
 class Cell(NamedTuple):
     """One code cell.
 
     Attributes:
-        number: The 1-based position of the cell among all cells (markdown too),
-            as shown by Jupyter's cell list.
-        source: The Python source, magics replaced by ``pass``.
+        number: The 1-based position of the cell among all cells (markdown
+            and raw cells too), counted from the top of the notebook.
+        source: The cell as Python (:func:`~mlqa.notebooks.ipysyntax.transform`),
+            with as many lines as the cell.
         json_lines: For each source line, its 1-based line in the ``.ipynb``
             file, or None when the layout is not one line per source line.
         key_line: The line of the cell's ``"source"`` key, or None.
@@ -42,6 +51,22 @@ class Cell(NamedTuple):
     source: str
     json_lines: tuple[int, ...] | None
     key_line: int | None
+    shifts: tuple[int, ...] = ()
+
+    def column(self, line: int, column: int) -> int:
+        """Map a column of :attr:`source` back to the column in the cell's text.
+
+        Args:
+            line: The 1-based line within the cell.
+            column: A column (0- or 1-based, kept as given) in ``source``.
+
+        Returns:
+            The column plus the characters IPython's cleanup removed from the
+            start of that line (a cell indented as a whole).
+        """
+        if 0 < line <= len(self.shifts):
+            return column + self.shifts[line - 1]
+        return column
 
     def file_line(self, line: int) -> int:
         """Map a 1-based line of the cell to the line in the notebook file.
@@ -56,29 +81,6 @@ class Cell(NamedTuple):
         if self.json_lines and 0 < line <= len(self.json_lines):
             return self.json_lines[line - 1]
         return self.key_line or 1
-
-
-def neutralise(source: str) -> str:
-    """Replace IPython magics and shell escapes with ``pass``, keeping lines.
-
-    Args:
-        source: A code cell's source.
-
-    Returns:
-        Python source with the same number of lines.
-    """
-    lines = source.split("\n")
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is not None and lines[first].lstrip().startswith("%%"):
-        magic = lines[first].lstrip()[2:].split(None, 1)
-        if not magic or magic[0] not in PYTHON_CELL_MAGICS:
-            return "\n".join("" for _ in lines)
-        lines[first] = ""
-    out = []
-    for line in lines:
-        match = _MAGIC.match(line) or _HELP.match(line)
-        out.append(match.group(1) + "pass" if match else line)
-    return "\n".join(out)
 
 
 def _source_keys(text: str, key: str = "source") -> list[tuple[int, bool]]:
@@ -174,7 +176,10 @@ def code_cells(text: str, path: str | Path) -> list[Cell]:
             )
             if opened and one_per_line:
                 json_lines = tuple(key_line + 1 + i for i in range(max(len(raw), 1)))
-        cells.append(Cell(position + 1, neutralise(source), json_lines, key_line))
+        cleaned = transform(source)
+        cells.append(
+            Cell(position + 1, cleaned.source, json_lines, key_line, cleaned.shifts)
+        )
     return cells
 
 
