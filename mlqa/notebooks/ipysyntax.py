@@ -1,4 +1,4 @@
-"""IPython cell syntax to Python, line for line: a pure port of IPython's input transformer.
+r"""IPython cell syntax to Python, line for line: a pure port of IPython's input transformer.
 
 Jupyter runs a code cell through IPython's
 ``IPython.core.inputtransformer2.TransformerManager().transform_cell`` before
@@ -14,7 +14,7 @@ with the same rules (IPython 9), without importing IPython (not a dependency):
    ``x = %magic``, ``x = !cmd``, escaped lines (``%magic``, ``!cmd``,
    ``!!cmd``, ``?``, ``,f a b``, ``;f a b``, ``/f a b``) and help
    (``obj?``, ``obj??``). A line magic or shell line runs to the end of its
-   line, or further only through ``\\`` continuations, as in IPython: a magic
+   line, or further only through ``\`` continuations, as in IPython: a magic
    whose bracketed arguments go on to the next line is a syntax error in
    Jupyter too.
 
@@ -104,10 +104,12 @@ def _triple_quoted(lines: list[str]) -> list[bool]:
 def _doctest_prompts(lines: list[str]) -> list[str]:
     """Strip ``>>>``/``...`` prompts and dedent what was stripped, as IPython does."""
     inside = _triple_quoted(lines)
-    if not any(not q and _PS1.match(line) for line, q in zip(lines, inside)):
+    if not any(
+        not q and _PS1.match(line) for line, q in zip(lines, inside, strict=True)
+    ):
         return lines
     out, stripped = [], []
-    for line, quoted in zip(lines, inside):
+    for line, quoted in zip(lines, inside, strict=True):
         new = line
         if not quoted:
             for prompt in _CLASSIC:
@@ -371,7 +373,7 @@ def transform(cell: str) -> Cleaned:
         return Cleaned(cell, (0,) * len(parts))
     lines = lines[blank:]
     cleaned = _cleanup(lines)
-    shifts = [max(len(a) - len(b), 0) for a, b in zip(lines, cleaned)]
+    shifts = [max(len(a) - len(b), 0) for a, b in zip(lines, cleaned, strict=True)]
     lines = cleaned
     if lines[0].startswith("%%") and not re.match(r"%%\w+\?", lines[0]):
         name, _, first = lines[0][2:].rstrip().partition(" ")
@@ -380,7 +382,10 @@ def transform(cell: str) -> Cleaned:
             inner = transform(rest[:-1] if rest else rest)
             lines = ["\n", *(line + "\n" for line in inner.source.split("\n"))]
             lines = lines[: len(shifts)]
-            shifts = [shifts[0], *(a + b for a, b in zip(shifts[1:], inner.shifts))]
+            shifts = [
+                shifts[0],
+                *(a + b for a, b in zip(shifts[1:], inner.shifts, strict=True)),
+            ]
         else:
             call = f"get_ipython().run_cell_magic({name!r}, {first!r}, {rest!r})\n"
             lines = [call, *["\n"] * (len(lines) - 1)]
