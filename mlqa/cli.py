@@ -30,6 +30,28 @@ COMMANDS: dict[str, tuple[str, str]] = {
 USAGE = "usage: mlqa [--version] COMMAND [ARGS...]"
 
 
+#: The tools mlqa runs, by distribution name, in the order ``--version`` lists them.
+TOOLS = ("black", "ruff", "mypy", "pydoclint", "nbstripout")
+
+
+def version_text() -> str:
+    """Say mlqa's version and the version of every tool it runs, one line.
+
+    Returns:
+        ``mlqa X (black A, ruff B, ...)``; a tool that is not installed shows
+        ``not installed``.
+    """
+    from importlib import metadata
+
+    parts = []
+    for tool in TOOLS:
+        try:
+            parts.append(f"{tool} {metadata.version(tool)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{tool} not installed")
+    return f"mlqa {__version__} ({', '.join(parts)})"
+
+
 def _help() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [USAGE, "", "commands:"]
@@ -52,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_help())
         return 0 if args else 2
     if args[0] in {"-V", "--version"}:
-        print(f"mlqa {__version__}")
+        print(version_text())
         return 0
     name, rest = args[0], args[1:]
     if name == "rules":

@@ -156,3 +156,160 @@ def test_many_files_in_parallel(
     assert fmt.main(["."]) == 2
     expected = black.format_str(UGLY, mode=black.Mode())
     assert all((tmp_path / f"m{i}.py").read_text() == expected for i in range(4))
+
+
+def notebook(*sources: str, markdown_first: bool = True) -> dict[str, object]:
+    cells: list[dict[str, object]] = []
+    if markdown_first:
+        cells.append({"cell_type": "markdown", "id": "m0", "metadata": {},
+                      "source": ["# Title"]})  # fmt: skip
+    for number, source in enumerate(sources):
+        cells.append({"cell_type": "code", "execution_count": None,
+                      "id": f"c{number}", "metadata": {}, "outputs": [],
+                      "source": source.splitlines(keepends=True)})  # fmt: skip
+    return {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+
+
+def canonical(nb: dict[str, object]) -> str:
+    """The bytes nbstripout writes (through nbformat)."""
+    import nbformat
+
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
+
+
+def test_notebook_formatted_like_black_and_stays_canonical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    import nbformat
+
+    monkeypatch.chdir(project(tmp_path))
+    nb = notebook("%matplotlib inline\nx = {  'a':1 }", "def f(a,b):\n  return a+b\n")
+    text = canonical(nb)
+    (tmp_path / "n.ipynb").write_text(text, encoding="utf-8")
+    reference = tmp_path / "ref"
+    reference.mkdir()
+    shutil.copy(tmp_path / "n.ipynb", reference / "n.ipynb")
+    (reference / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    black_cli = subprocess.run(
+        [sys.executable, "-m", "black", "-q", "n.ipynb"], cwd=reference, check=False
+    )
+    assert black_cli.returncode == 0
+    assert fmt.main(["--check", "n.ipynb"]) == 1
+    assert (tmp_path / "n.ipynb").read_text(encoding="utf-8") == text
+    assert fmt.main(["n.ipynb"]) == 1
+    ours = (tmp_path / "n.ipynb").read_text(encoding="utf-8")
+    theirs = nbformat.reads((reference / "n.ipynb").read_text(), as_version=4)
+    assert ours == nbformat.writes(theirs) + "\n"  # black's cells, nbstripout's bytes
+    assert ours != text and "%matplotlib inline" in ours
+    assert fmt.main(["n.ipynb"]) == 0
+
+
+def test_non_canonical_notebook_gets_blacks_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(project(tmp_path))
+    text = json.dumps(notebook("y=2"), indent=2) + "\n"  # not nbformat's layout
+    (tmp_path / "n.ipynb").write_text(text, encoding="utf-8")
+    shutil.copy(tmp_path / "n.ipynb", tmp_path / "ref.ipynb")
+    subprocess.run(
+        [sys.executable, "-m", "black", "-q", "ref.ipynb"], cwd=tmp_path, check=True
+    )
+    assert fmt.main(["n.ipynb"]) == 1
+    assert (tmp_path / "n.ipynb").read_bytes() == (tmp_path / "ref.ipynb").read_bytes()
+
+
+def test_notebook_cells_black_cannot_parse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cell that is not Python is left alone, as black does; a crash is one line."""
+    monkeypatch.chdir(project(tmp_path))
+    text = canonical(notebook("x  =  1\n", "if y:\nprint(y)\n"))
+    (tmp_path / "n.ipynb").write_text(text, encoding="utf-8")
+    assert fmt.main(["n.ipynb"]) == 1
+    ours = (tmp_path / "n.ipynb").read_text(encoding="utf-8")
+    assert '"x = 1"' in ours and '"if y:\\n",\n    "print(y)\\n"' in ours
+    capsys.readouterr()
+    text = canonical(notebook("x = 1", "y = 2\nz = (\n"))
+    (tmp_path / "n.ipynb").write_text(text, encoding="utf-8")
+    assert fmt.main(["n.ipynb"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    source_key = next(  # the cell's "source" key: line 3 is past its last line
+        n for n, line in enumerate(text.splitlines(), 1) if '"y = 2' in line
+    )
+    assert err[0].startswith(f"n.ipynb:{source_key - 1}:"), err
+    assert "[cell 3, line 3] syntax error" in err[0], err
+    assert (tmp_path / "n.ipynb").read_text(encoding="utf-8") == text
+
+
+def test_directory_run_takes_notebooks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project(tmp_path))
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "n.ipynb").write_text(canonical(notebook("y=2\n")))
+    assert fmt.main(["--check", "."]) == 1
+    assert "nb/n.ipynb:1:1: format" in capsys.readouterr().out
+
+
+def test_notebook_without_jupyter_support_is_one_clear_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    project(tmp_path)
+    (tmp_path / "n.ipynb").write_text(canonical(notebook("y=2\n")))
+    (tmp_path / "a.py").write_text("x = 1\n")
+    code = (
+        "import sys; sys.modules['IPython'] = None\n"  # as if IPython were absent
+        "from mlqa.cli import main; raise SystemExit(main(['format', '.']))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "BLACK_CACHE_DIR": str(tmp_path / "cache")}, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "n.ipynb: cannot format notebooks: black's Jupyter support is not installed"
+        " (pip install 'mlqa-toolkit[jupyter]')"
+    ]
+
+
+def test_extend_exclude_read_as_black_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    pyproject = "[tool.black]\nextend-exclude = '^/legacy/'\n"
+    monkeypatch.chdir(project(tmp_path, pyproject))
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "old.py").write_text(UGLY)
+    (tmp_path / "build").mkdir()  # black's default exclude
+    (tmp_path / "build" / "gen.py").write_text(UGLY)
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    bare = subprocess.run(
+        [sys.executable, "-m", "black", "--check", "-q", "."], cwd=tmp_path,
+        check=False, env={**os.environ, "BLACK_CACHE_DIR": str(tmp_path / "c")},
+    )  # fmt: skip
+    assert bare.returncode == 0
+    assert fmt.main(["--check", "."]) == 0
+    (tmp_path / "new.py").write_text(UGLY)
+    assert fmt.main(["--check", "."]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "new.py:1:1: format would be reformatted by black"
+    ]

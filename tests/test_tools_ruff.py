@@ -78,4 +78,46 @@ def test_bad_user_ruff_config(
     monkeypatch.chdir(tmp_path)
     assert lint.main(["a.py"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("pyproject.toml: ruff:") and err.count("\n") == 1
+    assert err.startswith("pyproject.toml:2: ruff:") and err.count("\n") == 1
+    assert "line-length" in err
+
+
+def _notebook(*sources: str) -> str:
+    import nbformat
+
+    cells = [nbformat.v4.new_markdown_cell("# Title", id="m0")]
+    cells += [
+        nbformat.v4.new_code_cell(source, id=f"c{n}")
+        for n, source in enumerate(sources)
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                 "display_name": "Python 3"}  # fmt: skip
+    return nbformat.writes(nb) + "\n"
+
+
+def test_notebook_findings_name_cell_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    text = _notebook("%matplotlib inline\nx = 1", "y = 2\nif x == None:\n    pass")
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "n.ipynb").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["--format", "json", "."]) == 1  # a directory run takes notebooks
+    findings = json.loads(capsys.readouterr().out)
+    assert [f["code"] for f in findings] == ["E711"]
+    line = next(n for n, ln in enumerate(text.splitlines(), 1) if "x == None" in ln)
+    assert findings[0]["path"] == "nb/n.ipynb"
+    assert findings[0]["line"] == line
+    assert findings[0]["message"].startswith("[cell 3, line 2] ")
+
+
+def test_notebook_syntax_error_is_one_line_with_its_cell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "n.ipynb").write_text(_notebook("x = 1", "def f(:\n    pass"))
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["n.ipynb"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "[cell 3, line 1] syntax error" in err[0], err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from importlib import metadata
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -39,6 +40,27 @@ JUPYTER_HINT = (
     "cannot format notebooks: black's Jupyter support is not installed "
     "(pip install 'mlqa-toolkit[jupyter]')"
 )
+
+
+#: black 25.9 gave ``decode_bytes`` a mode argument (for a preview feature).
+_DECODE_TAKES_MODE = tuple(
+    int(part) for part in metadata.version("black").split(".")[:2] if part.isdigit()
+) >= (25, 9)
+
+
+def decode_bytes(body: bytes, mode: Mode) -> tuple[str, str, str]:
+    """Decode a source as black does, on every black version mlqa supports.
+
+    Args:
+        body: The file's bytes.
+        mode: black's mode.
+
+    Returns:
+        The text (universal newlines), its encoding, and its newline.
+    """
+    if _DECODE_TAKES_MODE:
+        return black.decode_bytes(body, mode)  # type: ignore[call-arg,unused-ignore]
+    return black.decode_bytes(body)  # type: ignore[call-arg,unused-ignore]
 
 
 def black_options(config: Config) -> dict[str, Any]:
@@ -245,7 +267,7 @@ def format_one(path: Path, mode: Mode, fix: bool) -> bool:
         cut = raw.find(b"\n") + 1 or len(raw)
         header, body = raw[:cut], raw[cut:]
     try:
-        src, encoding, newline = black.decode_bytes(body, mode)
+        src, encoding, newline = decode_bytes(body, mode)
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         raise InputError(display(path), f"cannot decode file: {exc}", 1, 1) from None
     try:
