@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import metadata
 from collections.abc import Sequence
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
