@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 
 FORMATS = ("text", "json", "github", "sarif")
+#: The keys of a finding in json output (``fixable`` is left out).
+JSON_KEYS = ("path", "line", "column", "code", "message")
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -28,8 +30,12 @@ class Finding(NamedTuple):
         path: The file, as given on the command line (or relative to the root).
         line: 1-based line number (1 for whole-file findings).
         column: 1-based column number.
-        code: The rule or tool code, e.g. ``MLQ101``, ``E501``, ``DOC101``.
+        code: The rule or tool code, e.g. ``MLQ101``, ``E501``, ``DOC101``,
+            ``mypy[assignment]``: one token, never a bare word.
         message: What is wrong, in one line.
+        fixable: Whether the step's own fix (``mlqa format``, ``mlqa lint
+            --fix``, ``mlqa strip``) removes it; not part of the text, json,
+            github or sarif output.
     """
 
     path: str
@@ -37,6 +43,7 @@ class Finding(NamedTuple):
     column: int
     code: str
     message: str
+    fixable: bool = False
 
     def as_text(self) -> str:
         """Return the finding as ``path:line:col: CODE message``."""
@@ -260,7 +267,11 @@ def render(
         return "".join(f.as_text() + "\n" for f in items)
     if fmt == "json":
         return (
-            json.dumps([f._asdict() for f in items], indent=2, ensure_ascii=False)
+            json.dumps(
+                [dict(zip(JSON_KEYS, f, strict=False)) for f in items],
+                indent=2,
+                ensure_ascii=False,
+            )
             + "\n"
         )
     if fmt == "github":
@@ -297,9 +308,46 @@ def emit(
     out = stream if stream is not None else sys.stdout
     text = render(items, fmt, rules)
     if text:
-        out.write(text)
+        write(out, text)
         out.flush()
     return EXIT_FINDINGS if items else EXIT_CLEAN
+
+
+def encodable(stream: IO[str], text: str) -> bool:
+    """Tell whether a text stream's encoding can write text as it is.
+
+    Args:
+        stream: The stream (its ``encoding``, UTF-8 when it has none).
+        text: The text.
+
+    Returns:
+        True when every character encodes.
+    """
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def write(stream: IO[str], text: str) -> None:
+    """Write text, replacing what the stream's encoding cannot encode.
+
+    A console in cp1252 (``PYTHONIOENCODING=cp1252``, many Windows
+    terminals) then shows ``?`` for a character it lacks instead of a
+    ``UnicodeEncodeError`` traceback.
+
+    Args:
+        stream: Where to write.
+        text: What to write.
+    """
+    if not encodable(stream, text):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            text = text.encode(encoding, "replace").decode(encoding)
+        except LookupError:  # pragma: no cover - an encoding Python lacks
+            text = text.encode("ascii", "replace").decode("ascii")
+    stream.write(text)
 
 
 def error(message: str) -> int:
