@@ -162,7 +162,7 @@ def _manifest_pins() -> dict[str, dict[str, str]]:
 
 def test_every_python_hook_pins_every_tool_exactly() -> None:
     pins = _manifest_pins()
-    wanted = {tool for tool in cli.TOOLS}
+    wanted = set(cli.TOOLS)
     for hook_id, deps in pins.items():
         assert set(deps) == wanted, hook_id
         for dep in deps.values():

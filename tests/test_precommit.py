@@ -285,6 +285,35 @@ def test_broken_file_fails_cleanly(
     assert (repo / "bad.py").read_text() == "def f(:\n    pass\n"
 
 
+@pytest.mark.slow
+def test_format_and_lint_hooks_on_a_notebook(
+    tmp_path: Path, hook_repo: HookRepo
+) -> None:
+    """Notebooks go through black and ruff; findings name the cell; bytes stay canonical."""
+    import nbformat
+
+    cell = {**NOTEBOOK["cells"][0], "execution_count": None, "outputs": []}  # type: ignore[index]
+    cell["source"] = ["x = {  'a':1 }\n", "if x == None:\n", "    pass"]
+    nb = nbformat.from_dict({**NOTEBOOK, "cells": [cell]})
+    text = nbformat.writes(nb) + "\n"  # as nbstripout writes it
+    repo = make_repo(tmp_path, {"pyproject.toml": "[project]\nname = 'n'\n",
+                                "nb/n.ipynb": text})  # fmt: skip
+    line = next(n for n, ln in enumerate(text.splitlines(), 1) if "x == None" in ln)
+    lint = run_hooks(repo, hook_repo, "mlqa-lint")
+    output = lint.stdout + lint.stderr
+    assert lint.returncode == 1, output
+    assert f"nb/n.ipynb:{line}:9: E711 [cell 1, line 2]" in output, output
+    first = run_hooks(repo, hook_repo, "mlqa-format")
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "nb/n.ipynb: reformatted by black" in first.stdout + first.stderr
+    formatted = (repo / "nb/n.ipynb").read_text(encoding="utf-8")
+    assert '"x = {\\"a\\": 1}\\n"' in formatted, formatted
+    assert formatted == nbformat.writes(nbformat.reads(formatted, 4)) + "\n"
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    second = run_hooks(repo, hook_repo, "mlqa-format")
+    assert second.returncode == 0, second.stdout + second.stderr
+
+
 def test_every_hook_id_is_documented_in_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for hook_id in HOOK_IDS:
