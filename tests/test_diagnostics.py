@@ -85,7 +85,13 @@ def test_error_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 @given(
     st.lists(
         st.builds(
-            Finding, st.text(), st.integers(1), st.integers(1), st.text(), st.text()
+            Finding,
+            st.text(),
+            st.integers(1),
+            st.integers(1),
+            st.text(),
+            st.text(),
+            fixable=st.just(False),  # not part of the json output
         )
     )
 )
@@ -134,3 +140,33 @@ def test_decode_source_follows_pep_263(tmp_path: Path) -> None:
     assert diagnostics.decode_source(b"\xef\xbb\xbfx = 1\n", "d.py") == "x = 1\n"
     with pytest.raises(InputError, match="binary file"):
         diagnostics.decode_source(b"x = 1\n\x00", "e.py")
+
+
+def test_fixable_is_optional_and_not_printed() -> None:
+    plain = Finding("a.py", 1, 1, "F401", "unused")
+    fixable = plain._replace(fixable=True)
+    assert plain.fixable is False and tuple(plain[:5]) == tuple(fixable[:5])
+    for fmt in diagnostics.FORMATS:
+        assert diagnostics.render([plain], fmt) == diagnostics.render([fixable], fmt)
+
+
+def cp1252_stream() -> tuple[io.BytesIO, io.TextIOWrapper]:
+    raw = io.BytesIO()
+    return raw, io.TextIOWrapper(raw, encoding="cp1252", errors="strict")
+
+
+def test_emit_replaces_what_the_stream_cannot_encode() -> None:
+    finding = Finding("caf\u00e9/\u03bc.py", 1, 1, "F401", "`numpy as \u03bc` unused")
+    raw, stream = cp1252_stream()
+    with pytest.raises(UnicodeEncodeError):  # the plain write this guards against
+        stream.write(finding.as_text())
+    assert diagnostics.emit([finding], "text", stream) == 1
+    stream.flush()
+    # cp1252 has é but not μ: é is kept, μ becomes "?".
+    assert (
+        raw.getvalue().decode("cp1252")
+        == "caf\u00e9/?.py:1:1: F401 `numpy as ?` unused\n"
+    )
+    assert diagnostics.encodable(stream, "caf\u00e9") and not diagnostics.encodable(
+        stream, "\u2503"
+    )
