@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib import metadata
 
 import pytest
 
@@ -22,9 +23,15 @@ def test_no_args_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: mlqa" in capsys.readouterr().out
 
 
+def expected_version() -> str:
+    tools = ("black", "ruff", "mypy", "pydoclint", "nbstripout")
+    versions = ", ".join(f"{tool} {metadata.version(tool)}" for tool in tools)
+    return f"mlqa {__version__} ({versions})"
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"mlqa {__version__}"
+    assert capsys.readouterr().out.strip() == expected_version()
 
 
 def test_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,7 +56,7 @@ def test_console_script_and_module_entry() -> None:
         check=False,
     )
     assert proc.returncode == 0
-    assert proc.stdout.strip() == f"mlqa {__version__}"
+    assert proc.stdout.strip() == expected_version()
 
 
 def test_cli_imports_no_tool_and_no_torch() -> None:
