@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--findings", type=Path, default=None)
     parser.add_argument("--unlabelled", action="store_true")
     parser.add_argument("--show", type=int, default=0)
+    parser.add_argument("--details", action="store_true")
     parser.add_argument("--save", type=Path, default=None)
     args = parser.parse_args(argv)
     spec = json.loads(LABELS.read_text())
@@ -238,7 +239,18 @@ def main(argv: list[str] | None = None) -> int:
         for p in missed:
             print(f"missed: {p['project']}/{p['file']}:{p['line']} {p['reason']}")
     stale = set(labels) - {(f["path"], f["line"], f["col"], f["code"]) for f in found}
-    print(f"labelled findings no longer reported: {len(stale)}")
+    lost = sorted(k for k in stale if labels[k]["label"])
+    print(
+        f"labelled findings no longer reported: {len(stale)} "
+        f"({len(lost)} of them true)"
+    )
+    if args.details:
+        for f in found:
+            label = labels.get((f["path"], f["line"], f["col"], f["code"]))
+            if label is not None and not label["label"]:
+                print(f"false: {f['path']}:{f['line']} {f['code']} {label['reason']}")
+        for key in lost:
+            print(f"lost true: {key[0]}:{key[1]} {key[3]} {labels[key]['reason']}")
     return 0
 
 

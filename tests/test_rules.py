@@ -118,7 +118,12 @@ def check(source: str, **kw: object) -> list[tuple[int, str]]:
             [(2, "MLQ102"), (2, "MLQ102")],
         ),
         ("from torch.optim import Adam as A\nopt = A(p, 1e-3)\n", [(2, "MLQ102")]),
-        ("from torch import nn\nd = nn.Dropout(0.5)\n", [(2, "MLQ102")]),
+        (
+            "from torch import nn\nd = nn.Dropout(0.5)\nloss.backward()\n",
+            [(2, "MLQ102")],
+        ),
+        # A file that never trains (a model definition) has no run settings.
+        ("from torch import nn\nd = nn.Dropout(0.5)\n", []),
         ("from torch import nn\nd = nn.Dropout(p)\nl = nn.Linear(512, 10)\n", []),
         ("from mylib import Dropout\nd = Dropout(0.5)\n", []),
         (
@@ -131,7 +136,7 @@ def check(source: str, **kw: object) -> list[tuple[int, str]]:
         ),
         ("import matplotlib.pyplot as plt\nplt.plot(x, alpha=0.5)\n", []),
         (
-            "from sklearn.linear_model import Ridge\nm = Ridge(alpha=0.5)\n",
+            "from sklearn.linear_model import Ridge\nm = Ridge(alpha=0.5)\nm.fit(x, y)\n",
             [(2, "MLQ101")],
         ),
         ("for epoch in range(90):\n    pass\n", [(1, "MLQ103")]),
@@ -139,14 +144,18 @@ def check(source: str, **kw: object) -> list[tuple[int, str]]:
         ("for epoch in range(args.epochs):\n    pass\n", []),
         ("for i in range(90):\n    pass\n", []),
         ("EPOCHS = 3\nfor epoch in range(EPOCHS + 1):\n    pass\n", [(1, "MLQ104")]),
-        ("EPOCHS = 3\nEPOCHS = 4\nfor epoch in range(EPOCHS):\n    pass\n", []),
+        (
+            "EPOCHS = 3\nEPOCHS = 4\nfor epoch in range(EPOCHS):\n    pass\n",
+            [(1, "MLQ104"), (2, "MLQ104")],
+        ),
+        ("E = 3\nE += 1\nfor epoch in range(E):\n    pass\n", []),
         ("def f(epochs=3):\n    for epoch in range(epochs):\n        pass\n", []),
         ("LR = 0.1\ndef f(LR):\n    return g(lr=LR)\n", []),
-        ("LR = 0.1\ndef f():\n    return g(lr=LR)\n", [(1, "MLQ104")]),
+        ("LR = 0.1\ndef f():\n    return g(lr=LR)\nf().step()\n", [(1, "MLQ104")]),
         ("x = g(lr=0.1)  # noqa: MLQ101\n", []),
         ("x = g(lr=0.1)  # noqa\n", []),
         ("x = g(lr=0.1)  # noqa: MLQ1\n", []),
-        ("x = g(lr=0.1)  # noqa: E501\n", [(1, "MLQ101")]),
+        ("x = g(lr=0.1)  # noqa: E501\nx.step()\n", [(1, "MLQ101")]),
         ("x = g(lr=True, batch_size=None, epochs='3')\n", []),
         ("m = m.cuda()\n", [(1, "MLQ201")]),
         ("import torch\nif torch.cuda.is_available():\n    m = m.cuda()\n", []),
@@ -164,20 +173,20 @@ def test_rule_cases(source: str, expected: list[tuple[int, str]]) -> None:
 
 
 def test_families_can_be_switched_off() -> None:
-    source = "m = m.cuda()\nx = g(lr=0.1)\n"
+    source = "m = m.cuda()\nx = g(lr=0.1)\nx.step()\n"
     assert check(source, codes=frozenset(expand(["MLQ2"]))) == [(1, "MLQ201")]
     assert check(source, codes=frozenset(expand(["MLQ1"]))) == [(2, "MLQ101")]
 
 
 def test_extra_hyperparameter_names() -> None:
-    source = "x = g(temperature=0.7)\n"
+    source = "x = g(temperature=0.7)\nx.step()\n"
     assert check(source) == []
     names = DEFAULT_NAMES | {"temperature"}
     assert check(source, hyperparameter_names=names) == [(1, "MLQ101")]
 
 
 def test_columns_are_one_based_characters() -> None:
-    findings = analyze_source("é = g(lr=0.1)\n", "t.py", Options())
+    findings = analyze_source("é = g(lr=0.1)\né.step()\n", "t.py", Options())
     assert findings[0][:2] == (1, 10)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from mlqa.rules.hyperparameter_apis import DEFAULT_NAMES
 from mlqa.rules.resolve import Scope
+from mlqa.rules.scope import gpu_only, trains
 
 if TYPE_CHECKING:
     from mlqa.rules.registry import Rule
@@ -45,15 +46,34 @@ class State(NamedTuple):
         in_config: Inside a config class (dataclass, pydantic, ``TrainConfig``):
             where hyperparameters belong.
         class_body: Directly in a class body (fields, not code).
+        smoke: Inside an ``if __name__ == "__main__":`` smoke test (no
+            optimizer, no loop): nothing there is a run setting.
+        in_class: Anywhere inside a class (a model or layer definition).
     """
 
     scopes: tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...] = ()
     guarded: bool = False
     in_config: bool = False
     class_body: bool = False
+    smoke: bool = False
+    in_class: bool = False
 
 
-_DEVICE_WORDS = ("cuda", "gpu", "device", "avail", "accel", "mps")
+#: Words in a test that make its branches device code: a CPU fallback exists
+#: (``if torch.cuda.is_available()``), or the branch is multi-GPU by design
+#: (``if ddp:``, ``if args.distributed:``, ``if world_size > 1:``).
+_DEVICE_WORDS = (
+    "cuda",
+    "gpu",
+    "device",
+    "avail",
+    "accel",
+    "mps",
+    "ddp",
+    "distributed",
+    "world_size",
+    "local_rank",
+)
 
 
 def device_specific(name: str) -> bool:
@@ -95,6 +115,32 @@ def mentions_device(node: ast.AST) -> bool:
     return False
 
 
+def configurator_line(tree: ast.Module) -> int:
+    """Find a module-level ``exec(open(...).read())`` that overrides the settings above it.
+
+    nanoGPT's ``exec(open("configurator.py").read())`` reads the command line
+    and config files into the module's globals: the assignments above it are
+    its defaults, i.e. configuration.
+
+    Args:
+        tree: The module.
+
+    Returns:
+        The statement's line, or 0 when there is none.
+    """
+    for stmt in tree.body:
+        if (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Name)
+            and stmt.value.func.id == "exec"
+            and stmt.value.args
+            and "open" in ast.dump(stmt.value.args[0])
+        ):
+            return stmt.lineno
+    return 0
+
+
 class FileContext:
     """The per-file facts the checks share, and the findings they collect.
 
@@ -103,6 +149,8 @@ class FileContext:
         lines: The source lines, for columns.
         options: What to check.
         codes: The selected codes (only these are recorded).
+        source: The text, for the file-level facts (:mod:`~mlqa.rules.scope`);
+            the lines joined when not given.
     """
 
     def __init__(
@@ -111,11 +159,20 @@ class FileContext:
         lines: list[str],
         options: Options,
         codes: frozenset[str],
+        source: str | None = None,
     ) -> None:
         self.tree = tree
         self.lines = lines
         self.options = options
         self.codes = codes
+        text = "\n".join(lines) if source is None else source
+        #: Whether the file trains a model (the hyperparameter rules apply).
+        self.trains = trains(text)
+        #: Whether the file needs a GPU by design (the device rules do not apply).
+        self.gpu_only = gpu_only(text)
+        #: Module-level settings before this line are overridden at run time
+        #: (nanoGPT's ``exec(open("configurator.py").read())``); 0 when none.
+        self.config_line = configurator_line(tree) if "exec(" in text else 0
         self.imports: dict[str, str] = {}
         self.findings: list[RawFinding] = []
         self._reported: set[tuple[int, int, str]] = set()

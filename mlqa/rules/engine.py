@@ -28,6 +28,7 @@ from mlqa.rules.hyperparameter_apis import is_config_class
 from mlqa.rules.registry import CheckFunc, Dispatch, dispatch
 from mlqa.rules.resolve import add_import
 from mlqa.rules.scan import lines_of
+from mlqa.rules.scope import ends_block, is_main_guard, is_smoke_test
 
 __all__ = [
     "Options",
@@ -127,6 +128,15 @@ class Walker:
                 self.stmt(stmt, state)
             elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 add_import(stmt, self.ctx.imports)
+            if (
+                not state.guarded
+                and isinstance(stmt, ast.If)
+                and not stmt.orelse
+                and ends_block(stmt.body)
+                and mentions_device(stmt.test)
+            ):
+                # ``if not torch.cuda.is_available(): return`` guards the rest.
+                state = state._replace(guarded=True)
 
     def stmt(self, node: ast.stmt, state: State) -> None:  # noqa: C901
         """Visit one statement: call its checks, then visit what it holds.
@@ -141,18 +151,29 @@ class Walker:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             guarded = state.guarded or device_specific(node.name)
             self.body(
-                node.body, State(state.scopes + (node,), guarded, state.in_config)
+                node.body,
+                state._replace(
+                    scopes=state.scopes + (node,), guarded=guarded, class_body=False
+                ),
             )
         elif isinstance(node, ast.ClassDef):
             config = state.in_config or is_config_class(node, ctx.imports)
             guarded = state.guarded or device_specific(node.name)
-            self.body(node.body, State(state.scopes, guarded, config, True))
+            self.body(
+                node.body,
+                state._replace(
+                    guarded=guarded, in_config=config, class_body=True, in_class=True
+                ),
+            )
         elif isinstance(node, (ast.If, ast.While)):
             self.expr(node.test, state)
+            inner = state._replace(class_body=False)
             if not state.guarded and mentions_device(node.test):
-                state = state._replace(guarded=True)
-            self.body(node.body, state._replace(class_body=False))
-            self.body(node.orelse, state._replace(class_body=False))
+                inner = inner._replace(guarded=True)
+            if isinstance(node, ast.If) and is_main_guard(node.test):
+                inner = inner._replace(smoke=is_smoke_test(node.body))
+            self.body(node.body, inner)
+            self.body(node.orelse, inner)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self.expr(node.iter, state)
             inner = state._replace(class_body=False)
@@ -288,7 +309,7 @@ def analyze_tree(
         if lines is not None and not lines:
             return []
     text_lines = source.splitlines()
-    ctx = FileContext(tree, text_lines, options, table.codes)
+    ctx = FileContext(tree, text_lines, options, table.codes, source)
     Walker(ctx, lines, table).run()
     kept = [
         f

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from mlqa.rules.context import FileContext, Options, State
-from mlqa.rules.hardcoded_device import FALLBACK_HINT
+from mlqa.rules.hardcoded_device import FALLBACK_HINT, unchecked
 from mlqa.rules.registry import Rule, define, register
 from mlqa.rules.resolve import qualified_name
 from mlqa.rules.scan import find_all
@@ -71,7 +71,7 @@ def check_cuda_call(ctx: FileContext, node: ast.Call, state: State) -> None:
     """
     func = node.func
     if (
-        state.guarded
+        unchecked(ctx, state, node.lineno)
         or not isinstance(func, ast.Attribute)
         or func.attr != "cuda"
         or any(kw.arg == "device" for kw in node.keywords)

@@ -61,6 +61,8 @@ _DEVICE = re.compile(r"(cuda|gpu|mps)(:\d+)?", re.IGNORECASE)
 _DEVICE_KEYWORDS = frozenset({"device", "map_location", "accelerator", "device_map"})
 _DEVICE_CALLS = frozenset({"torch.device", "torch.set_default_device"})
 _DEVICE_TEXTS = ('"cuda', "'cuda", '"mps"', "'mps'", '"gpu"', "'gpu'")
+#: Libraries whose ``device="cuda"`` falls back to the CPU when no GPU is visible.
+_FALLBACK_LIBRARIES = frozenset({"xgboost", "lightgbm", "catboost"})
 
 
 def device_literal(node: ast.expr | None) -> str | None:
@@ -81,9 +83,56 @@ def device_literal(node: ast.expr | None) -> str | None:
             isinstance(head, ast.Constant)
             and isinstance(head.value, str)
             and head.value.lower().startswith("cuda:")
+            and not _per_rank(node)
         ):
             return head.value + "{...}"
     return None
+
+
+def _per_rank(node: ast.AST) -> bool:
+    """Tell whether an expression names a process rank (``f"cuda:{local_rank}"``).
+
+    One GPU per process (DDP, ``torchrun``) is multi-GPU code by design.
+    """
+    for sub in ast.walk(node):
+        name = sub.id if isinstance(sub, ast.Name) else None
+        if isinstance(sub, ast.Attribute):
+            name = sub.attr
+        if name and "rank" in name.lower():
+            return True
+    return False
+
+
+def _by_design(ctx: FileContext, node: ast.Call) -> bool:
+    """Tell whether a call's device needs no fallback.
+
+    xgboost, lightgbm and catboost fall back to the CPU by themselves; a
+    Lightning/Fabric run on several GPUs (``devices=4``, ``strategy="ddp"``)
+    and ``torch.device("cuda", rank)`` are multi-GPU by design.
+    """
+    name = qualified_name(node.func, ctx.imports) or ""
+    if name.partition(".")[0] in _FALLBACK_LIBRARIES:
+        return True
+    for kw in node.keywords:
+        value = kw.value
+        if kw.arg == "devices" and (
+            (
+                isinstance(value, ast.Constant)
+                and isinstance(value.value, int)
+                and not isinstance(value.value, bool)
+                and value.value > 1
+            )
+            or (isinstance(value, (ast.List, ast.Tuple)) and len(value.elts) > 1)
+        ):
+            return True
+        if (
+            kw.arg == "strategy"
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+            and any(w in value.value.lower() for w in ("ddp", "fsdp", "deepspeed"))
+        ):
+            return True
+    return len(node.args) > 1 and _per_rank(node.args[1])
 
 
 def scan_device_strings(source: str, options: Options, starts: list[int]) -> None:
@@ -98,9 +147,34 @@ def scan_device_strings(source: str, options: Options, starts: list[int]) -> Non
         find_all(source, needle, starts)
 
 
+def unchecked(ctx: FileContext, state: State, line: int) -> bool:
+    """Tell whether the device rules are off here.
+
+    Args:
+        ctx: The file.
+        state: Where the walk is.
+        line: The line of the code checked.
+
+    Returns:
+        True under a device test or a device-named function, in a smoke test,
+        in a file that needs a GPU by design, and in the module-level settings
+        above a configurator that overrides them at run time.
+    """
+    return (
+        state.guarded
+        or state.smoke
+        or ctx.gpu_only
+        or (not state.scopes and not state.in_class and line < ctx.config_line)
+    )
+
+
 def _literal(ctx: FileContext, node: ast.expr | None, state: State, where: str) -> None:
     device = device_literal(node)
-    if device is not None and node is not None and not state.guarded:
+    if (
+        device is not None
+        and node is not None
+        and not unchecked(ctx, state, node.lineno)
+    ):
         ctx.report(node, RULE, f"hardcoded device {device!r} {where}: {FALLBACK_HINT}")
 
 
@@ -114,6 +188,8 @@ def check_call(ctx: FileContext, node: ast.Call, state: State) -> None:
         state: Where the walk is.
     """
     func = node.func
+    if unchecked(ctx, state, node.lineno) or _by_design(ctx, node):
+        return
     if isinstance(func, ast.Attribute) and node.args:
         if func.attr == "to":
             _literal(ctx, node.args[0], state, "in .to()")

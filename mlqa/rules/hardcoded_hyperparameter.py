@@ -7,16 +7,15 @@ import ast
 from mlqa.rules import hyperparameter_constant
 from mlqa.rules.context import FileContext, State
 from mlqa.rules.hyperparameter_apis import (
-    DROPOUT_ARGS,
     ESTIMATOR_NAMES,
     NORM_ARGS,
     USE_CONFIG,
     call_target,
-    is_zero,
     scan_calls,
     show,
 )
 from mlqa.rules.registry import Rule, define, register
+from mlqa.rules.run_settings import applies, exempt
 
 RULE = define(
     Rule(
@@ -85,7 +84,7 @@ def check_keywords(ctx: FileContext, node: ast.Call, state: State) -> None:
         node: The call.
         state: Where the walk is.
     """
-    if state.in_config:
+    if not applies(ctx, state):
         return
     target = call_target(ctx, node)
     if target is None:
@@ -95,7 +94,7 @@ def check_keywords(ctx: FileContext, node: ast.Call, state: State) -> None:
         arg = kw.arg
         if arg is None or (target.norm and arg in NORM_ARGS):
             continue
-        if arg in DROPOUT_ARGS and is_zero(kw.value):
+        if exempt(node, target, arg, kw.value, state):
             continue
         if arg in names or (
             api is not None

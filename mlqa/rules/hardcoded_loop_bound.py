@@ -10,6 +10,7 @@ from mlqa.rules.context import FileContext, Options, State
 from mlqa.rules.hyperparameter_apis import USE_CONFIG, show
 from mlqa.rules.registry import Rule, define, register
 from mlqa.rules.resolve import qualified_name
+from mlqa.rules.run_settings import applies
 from mlqa.rules.scan import find_all
 
 RULE = define(
@@ -22,8 +23,11 @@ Flags a training loop over epochs or steps whose bound is a literal:
 `for epoch in range(90)`, `for step in trange(10_000)`,
 `for epoch in tqdm(range(1, 91))`, `while global_step < 100_000`. The loop
 variable must look like an epoch or step counter (`epoch`, `step`,
-`global_step`, `it`, `iteration` ...), so `for i in range(3)` and
-`for i in range(len(batch))` are not flagged.
+`global_step`, `it`, `iteration` ...) or the body must take a training step
+(`loss.backward()`, `optimizer.step()`, `model.fit(...)`, `train(...)`), so
+`for _ in range(10): loss.backward(); opt.step()` is flagged while
+`for i in range(3)` and `for i in range(len(batch))` are not. Like every
+MLQ1xx rule it applies to code that trains (see `mlqa rule MLQ101`).
 
 ## Why is this bad?
 The number of epochs or steps is a hyperparameter like any other: with a
@@ -49,6 +53,9 @@ _LOOP_HEAD = re.compile(
     r"|while[ \t])"
 )
 _PROGRESS = frozenset({"tqdm", "track", "progress_bar", "enumerate", "trange"})
+_TRAIN_CALL = re.compile(r"train\w*\(")
+#: Calls that make a loop, whatever its variable, a training loop.
+_STEPS = frozenset({"backward", "step", "fit", "fit_one_epoch"})
 
 
 def scan_loops(source: str, options: Options, starts: list[int]) -> None:
@@ -60,6 +67,12 @@ def scan_loops(source: str, options: Options, starts: list[int]) -> None:
         starts: Offsets, updated in place.
     """
     heads: list[int] = []
+    # A loop whose body steps an optimizer is a training loop whatever its
+    # variable: its training calls make it a candidate.
+    find_all(source, ".backward(", starts)
+    find_all(source, ".step(", starts)
+    find_all(source, "fit(", starts)
+    starts += [m.start() for m in _TRAIN_CALL.finditer(source)]
     find_all(source, "for ", heads)
     find_all(source, "while ", heads)
     for head in heads:
@@ -118,16 +131,35 @@ def check_for(ctx: FileContext, node: ast.For | ast.AsyncFor, state: State) -> N
         node: The loop.
         state: Where the walk is.
     """
-    if state.in_config:
+    if not applies(ctx, state):
         return
     target = node.target
     if isinstance(target, ast.Tuple) and target.elts:
         target = target.elts[-1]
-    if not isinstance(target, ast.Name) or not _LOOP_VAR.match(target.id):
+    if not isinstance(target, ast.Name):
         return
+    name = target.id
+    if not _LOOP_VAR.match(name):
+        if not _trains(node.body):
+            return
+        name = "training"
     bound = _bound(ctx, node.iter)
     if bound is not None:
-        _setting(ctx, bound, target.id, state)
+        _setting(ctx, bound, name, state)
+
+
+def _trains(body: list[ast.stmt]) -> bool:
+    """Tell whether a loop body takes a training step (``loss.backward()``, ``opt.step()``, ``train(...)``)."""
+    for stmt in body:
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Call):
+                func = sub.func
+                name = func.attr if isinstance(func, ast.Attribute) else None
+                if isinstance(func, ast.Name):
+                    name = func.id
+                if name and (name in _STEPS or name.startswith("train")):
+                    return True
+    return False
 
 
 @register(ast.While, rules=(RULE, hyperparameter_constant.RULE), scan=scan_loops)
@@ -141,7 +173,7 @@ def check_while(ctx: FileContext, node: ast.While, state: State) -> None:
     """
     test = node.test
     if (
-        not state.in_config
+        applies(ctx, state)
         and isinstance(test, ast.Compare)
         and len(test.ops) == 1
         and isinstance(test.ops[0], (ast.Lt, ast.LtE, ast.NotEq))

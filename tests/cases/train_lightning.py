@@ -14,11 +14,11 @@ class LitClassifier(pl.LightningModule):
         self.save_hyperparameters(ignore=["backbone"])
         self.backbone = backbone
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(768, num_classes))
-        self.extra = nn.Dropout(p=0.2)  # expect: MLQ101
+        self.extra = nn.Dropout(p=0.2)  # architecture: dropout inside a model class
 
     def forward(self, x):
         h = self.backbone(x)
-        h = F.dropout(h, 0.1, training=self.training)  # expect: MLQ102
+        h = F.dropout(h, 0.1, training=self.training)  # architecture, as above
         return self.head(F.layer_norm(h, h.shape[-1:], eps=1e-5))
 
     def training_step(self, batch, batch_idx):

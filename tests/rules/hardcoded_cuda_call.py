@@ -24,3 +24,13 @@ def cuda(module):
 class GPUWrapper:
     def move(self):
         return self.net.cuda()
+
+
+def train_gpu_only(model, x):
+    if not torch.cuda.is_available():
+        raise SystemExit("this example needs a GPU")
+    return model.cuda()(x.cuda())
+
+
+def no_guard(model):
+    return model.cuda()  # expect: MLQ201:17

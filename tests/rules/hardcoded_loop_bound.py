@@ -34,3 +34,14 @@ while step < max_steps:
     step += 1
 while step > 10:
     step -= 1
+
+
+# A loop whose body takes a training step, whatever its variable:
+for _ in range(10):  # expect: MLQ103:16
+    loss = model(x).sum()
+    loss.backward()
+    optimizer.step()
+for i in range(4):  # expect: MLQ103:16
+    train_one_epoch(model)
+for _ in range(3):
+    print("not training")
