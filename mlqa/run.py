@@ -264,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_ERROR
     errors = unique_errors(results)
     findings = sorted(f for r in results for f in r.findings)
-    rows = summary.by_code(results, args.path)
+    rows = summary.by_code(results)
     report(args, results, rows, findings, quiet, (held, stale))
     for err in errors:
         print(err, file=sys.stderr)
@@ -306,5 +306,5 @@ def report(
     elif text and quiet < 2:
         write(sys.stdout, text)
     if quiet < 1:
-        write(side, summary.totals(rows, *baselined))
+        write(side, summary.totals(rows, args.path, *baselined))
     sys.stdout.flush()

@@ -63,25 +63,21 @@ def is_fixable(step: str, finding: Finding) -> bool:
     return step in FIX_COMMANDS and (step in ALWAYS_FIXABLE or finding.fixable)
 
 
-def by_code(
-    results: Sequence[Result], path: str = "."
-) -> list[CodeStats]:  # fmt: skip
+def by_code(results: Sequence[Result]) -> list[CodeStats]:
     """Count findings per step and code.
 
     Args:
         results: One result per step, findings as they will be reported.
-        path: The path ``mlqa run`` was given, appended to the fix commands.
 
     Returns:
         One entry per (step, code), in step order, most frequent code first.
     """
     rows = []
-    suffix = "" if path in (".", "") else f" {path}"
     for result in results:
         counts = Counter(f.code for f in result.findings)
         fixable = Counter(f.code for f in result.findings if is_fixable(result.tool, f))
         for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            command = FIX_COMMANDS[result.tool] + suffix if fixable[code] else ""
+            command = FIX_COMMANDS[result.tool] if fixable[code] else ""
             rows.append(CodeStats(result.tool, code, count, fixable[code], command))
     return rows
 
@@ -151,11 +147,14 @@ def codes_table(rows: Sequence[CodeStats], *, ascii_only: bool = False) -> str:
     return _render(table, ascii_only)
 
 
-def totals(rows: Sequence[CodeStats], baselined: int = 0, stale: int = 0) -> str:
+def totals(
+    rows: Sequence[CodeStats], path: str = ".", baselined: int = 0, stale: int = 0
+) -> str:
     """Say in one line how many findings there are and what fixes them.
 
     Args:
         rows: From :func:`by_code` (new findings only).
+        path: The path ``mlqa run`` was given, appended to the fix commands.
         baselined: How many findings a baseline held.
         stale: How many baseline entries matched nothing any more.
 
@@ -169,7 +168,8 @@ def totals(rows: Sequence[CodeStats], baselined: int = 0, stale: int = 0) -> str
             commands[row.command] += row.fixable
     text = f"Found {count} finding{'' if count == 1 else 's'}"
     if commands:
-        fixes = ", ".join(f"`{c}` fixes {n}" for c, n in commands.items())
+        where = "" if path in (".", "") else f" {path}"
+        fixes = ", ".join(f"`{c}{where}` fixes {n}" for c, n in commands.items())
         text += f" ({sum(commands.values())} fixable: {fixes})"
     if baselined or stale:
         text += f"; {baselined} more in the baseline"
