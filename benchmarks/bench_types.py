@@ -10,8 +10,9 @@ Corpus: nanoGPT's model.py, train.py, sample.py and bench.py at the commit
 - ``on``: no ``[tool.mypy]``, so mlqa's preset applies, plugin included;
 - ``off``: a ``[tool.mypy]`` with the same preset settings minus ``plugins``.
 
-Three timings per copy, each the median of N runs (wall and the CPU time of
-the child process, which is steadier on a shared machine):
+Three timings per copy, each the median of N runs, the copies interleaved
+(wall and the CPU time of the child process, which is steadier on a shared
+machine):
 
 - ``warm``: nothing changed since the last run (the cache answers);
 - ``warm-edit``: train.py edited before each run (mypy rechecks it, the
@@ -87,20 +88,13 @@ def once(root: Path) -> tuple[float, float]:
     return wall, cpu
 
 
-def timed(root: Path, mode: str, repeat: int) -> tuple[float, float]:
-    """Return the median (wall, CPU) of ``repeat`` runs in one mode."""
-    runs = []
-    for i in range(repeat):
-        if mode == "cold":
-            shutil.rmtree(root / ".mypy_cache", ignore_errors=True)
-        elif mode == "warm-edit":
-            with (root / "train.py").open("a") as f:
-                f.write(f"\n_bench_edit_{i} = {i}\n")
-        runs.append(once(root))
-    return (
-        statistics.median(r[0] for r in runs),
-        statistics.median(r[1] for r in runs),
-    )
+def prepare(root: Path, mode: str, i: int) -> None:
+    """Put one copy in the state a run in this mode starts from."""
+    if mode == "cold":
+        shutil.rmtree(root / ".mypy_cache", ignore_errors=True)
+    elif mode == "warm-edit":
+        with (root / "train.py").open("a") as f:
+            f.write(f"\n_bench_edit_{i} = {i}\n")
 
 
 def main() -> int:
@@ -121,9 +115,20 @@ def main() -> int:
         ("warm-edit", args.repeat),
         ("cold", args.cold),
     ):
-        got = {}
-        for name in ("off", "on"):  # interleave nothing: each mode per copy
-            got[name] = timed(roots[name], mode, repeat)
+        if not repeat:
+            continue
+        runs: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
+        for i in range(repeat):  # interleaved, alternating who goes first
+            for name in ("off", "on") if i % 2 == 0 else ("on", "off"):
+                prepare(roots[name], mode, i)
+                runs[name].append(once(roots[name]))
+        got = {
+            name: (
+                statistics.median(r[0] for r in found),
+                statistics.median(r[1] for r in found),
+            )
+            for name, found in runs.items()
+        }
         ratio = got["on"][1] / got["off"][1]
         print(
             f"{mode:<10} {got['off'][0]:9.2f} {got['on'][0]:9.2f} "

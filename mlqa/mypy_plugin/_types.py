@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from mypy.checker import TypeChecker
 from mypy.nodes import (
+    ARG_NAMED,
     ARG_POS,
     CallExpr,
     DictExpr,
     Expression,
+    MypyFile,
     NameExpr,
     StrExpr,
     TypeInfo,
@@ -21,6 +22,7 @@ from mypy.types import (
     NoneType,
     Type,
     TypeOfAny,
+    TypeVarType,
     UnionType,
     get_proper_type,
 )
@@ -30,13 +32,16 @@ from mlqa.mypy_plugin._classes import METADATA
 MODULE = "torch.nn.modules.module.Module"
 TENSOR = "torch._tensor.Tensor"
 PARAMETER = "torch.nn.parameter.Parameter"
+_GIVEN = (ARG_POS, ARG_NAMED)  # ``DDP(model)``, ``DDP(module=model)``
 
 
 def _named(ctx: AttributeContext, fullname: str) -> Type:
     """Return an instance of a torch class, or Any when it is not loaded."""
     module, _, name = fullname.rpartition(".")
-    tree = ctx.api.modules.get(module) if isinstance(ctx.api, TypeChecker) else None
-    node = tree.names.get(name) if tree is not None else None
+    # mypy's TypeChecker (not imported: a warm run that checks nothing never
+    # loads mypy.checker, and importing it would cost that run 20 ms).
+    tree = getattr(ctx.api, "modules", {}).get(module)
+    node = tree.names.get(name) if isinstance(tree, MypyFile) else None
     if node is not None and isinstance(node.node, TypeInfo):
         return Instance(node.node, [])
     return AnyType(TypeOfAny.special_form)
@@ -75,9 +80,14 @@ def module_attribute(name: str, ctx: AttributeContext) -> Type:
         type for attributes ``nn.Module`` itself declares.
     """
     typ = ctx.type
-    items = (
-        [get_proper_type(t) for t in typ.items] if isinstance(typ, UnionType) else [typ]
-    )
+    items = [
+        get_proper_type(t.upper_bound) if isinstance(t, TypeVarType) else t
+        for t in (
+            [get_proper_type(t) for t in typ.items]
+            if isinstance(typ, UnionType)
+            else [typ]
+        )
+    ]
     modules = [t for t in items if isinstance(t, Instance) and t.type.has_base(MODULE)]
     for base in modules[0].type.mro if modules else ():
         if base.fullname == MODULE and name in base.names:
@@ -130,11 +140,13 @@ def module_dict(ctx: FunctionContext) -> Type:
     if not (isinstance(ret, Instance) and ctx.args and len(ctx.args[0]) == 1):
         return ctx.default_return_type
     items = _dict_items(ctx.args[0][0])
-    if not items or not isinstance(ctx.api, TypeChecker):
+    lookup = getattr(ctx.api, "lookup_type_or_none", None)  # the TypeChecker's
+    if not items or lookup is None:
         return ctx.default_return_type
     for key, value in items:
-        found = ctx.api.lookup_type_or_none(value)
-        ret = ret.copy_with_extra_attr(key, found or AnyType(TypeOfAny.special_form))
+        found = lookup(value)
+        typ = found if isinstance(found, Type) else AnyType(TypeOfAny.special_form)
+        ret = ret.copy_with_extra_attr(key, typ)
     return ret
 
 
@@ -149,7 +161,7 @@ def same_type(ctx: FunctionContext) -> Type:
         except for a function: ``torch.compile(f)`` keeps mypy's answer,
         a callable with ``f``'s signature.
     """
-    if ctx.arg_types and ctx.arg_types[0] and ctx.arg_kinds[0][0] == ARG_POS:
+    if ctx.arg_types and ctx.arg_types[0] and ctx.arg_kinds[0][0] in _GIVEN:
         arg = ctx.arg_types[0][0]
         if not isinstance(get_proper_type(arg), (FunctionLike, NoneType)):
             return arg
