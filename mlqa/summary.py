@@ -136,6 +136,7 @@ def codes_table(rows: Sequence[CodeStats], *, ascii_only: bool = False) -> str:
     if not rows:
         return ""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="findings by code", title_justify="left")
     for column in ("tool", "code", "count", "fixable", "fix with"):
@@ -143,7 +144,8 @@ def codes_table(rows: Sequence[CodeStats], *, ascii_only: bool = False) -> str:
             column, justify="right" if column in ("count", "fixable") else "left"
         )
     for row in rows:
-        table.add_row(row.step, row.code, str(row.total), str(row.fixable), row.command)
+        cells = (row.step, row.code, str(row.total), str(row.fixable), row.command)
+        table.add_row(*(Text(cell) for cell in cells))  # mypy[x] is not markup
     return _render(table, ascii_only)
 
 

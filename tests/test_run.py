@@ -340,6 +340,7 @@ def test_one_line_per_problem_and_codes_in_one_place(
     lines = [line for line in captured.out.splitlines() if FINDING_LINE.match(line)]
     codes = {m["code"] for m in map(FINDING_LINE.match, lines) if m}
     assert {"F401", "mypy[assignment]"} <= codes
+    assert {"F401", "mypy[assignment]"} <= set(code_rows(captured.out))
     assert all(re.fullmatch(r"[A-Z]+[0-9]+|format|mypy\[[a-z-]+\]", c) for c in codes)
     typed = f"{tmp_path / 'typed.py'}:5:10: mypy[assignment] Incompatible types"
     assert typed in captured.out
