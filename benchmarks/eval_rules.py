@@ -23,7 +23,11 @@ labelled yet (``--unlabelled``; ``--show N`` prints N lines of code around
 each). ``--findings FILE`` reads saved ``mlqa check --format json`` output
 instead of running it (for a before/after comparison with an older mlqa).
 
-Run: ``python benchmarks/eval_rules.py [--unlabelled] [--show 2]``.
+``--at COMMIT`` runs mlqa as it was at that commit (the "before" numbers:
+``--at d18f571``, the commit before issue 9's rule work).
+
+Run: ``python benchmarks/eval_rules.py [--at COMMIT] [--unlabelled] [--show 2]
+[--details]``.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -116,15 +122,52 @@ def kind_of(path: str, rules: list[list[str]]) -> str:
     return "library"
 
 
-def run_check(findings_file: Path | None) -> list[dict[str, object]]:
+def export(commit: str) -> Path:
+    """Write the ``mlqa`` package as it was at a commit to a temporary directory.
+
+    Args:
+        commit: A commit of this repository.
+
+    Returns:
+        The directory to put on ``PYTHONPATH``.
+    """
+    root = HERE.parent
+    target = Path(tempfile.mkdtemp(prefix="mlqa-at-"))
+    names = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", commit, "mlqa"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    for name in names:
+        data = subprocess.run(
+            ["git", "show", f"{commit}:{name}"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        ).stdout
+        out = target / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    return target
+
+
+def run_check(
+    findings_file: Path | None, commit: str | None
+) -> list[dict[str, object]]:
     """The corpus findings, from ``mlqa check`` or a saved JSON file.
 
     Args:
         findings_file: Saved ``--format json`` output; None runs mlqa.
+        commit: Run mlqa as it was at this commit (None: as it is now).
 
     Returns:
         Dicts with path (relative to the corpus), line, column, code, message.
     """
+    env = dict(os.environ)
+    if commit:
+        env["PYTHONPATH"] = str(export(commit))
     if findings_file is not None:
         text = findings_file.read_text()
     else:
@@ -144,6 +187,7 @@ def run_check(findings_file: Path | None) -> list[dict[str, object]]:
             capture_output=True,
             text=True,
             check=False,
+            env=env,
         ).stdout
     items = json.loads(text)
     if isinstance(items, dict):
@@ -183,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unlabelled", action="store_true")
     parser.add_argument("--show", type=int, default=0)
     parser.add_argument("--details", action="store_true")
+    parser.add_argument(
+        "--at", default=None, help="run mlqa as it was at this commit (before/after)"
+    )
     parser.add_argument("--save", type=Path, default=None)
     args = parser.parse_args(argv)
     spec = json.loads(LABELS.read_text())
@@ -192,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"{x['project']}/{x['file']}", x["line"], x["col"], x["code"]): x
         for x in spec["findings"]
     }
-    found = run_check(args.findings)
+    found = run_check(args.findings, args.at)
     if args.save:
         args.save.write_text(json.dumps(found, indent=1))
     by_rule: dict[str, Counter[bool]] = defaultdict(Counter)

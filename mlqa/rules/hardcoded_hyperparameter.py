@@ -13,8 +13,10 @@ from mlqa.rules.hyperparameter_apis import (
     call_target,
     scan_calls,
     show,
+    words,
 )
 from mlqa.rules.registry import Rule, define, register
+from mlqa.rules.resolve import is_literal_number
 from mlqa.rules.run_settings import applies, exempt
 
 RULE = define(
@@ -103,6 +105,57 @@ def check_keywords(ctx: FileContext, node: ast.Call, state: State) -> None:
             _setting(ctx, kw.value, arg, state, f" in {target.callee}()")
     if api is not None and api.positional[:2] == (None, "lr") and target.args:
         _param_groups(ctx, target.args[0], target.callee, state)
+    if (
+        api is not None
+        and target.last in ("train", "cv")
+        and target.args
+        and (target.qualname or "").partition(".")[0] in ("xgboost", "lightgbm")
+    ):
+        _booster_params(ctx, target.args[0], target.callee, state)
+
+
+#: Keys of an xgboost/lightgbm params dict that are tuned per run.
+BOOSTER_KEYS = frozenset(words("""
+        eta learning_rate max_depth num_leaves subsample colsample_bytree
+        colsample_bylevel min_child_weight min_child_samples min_data_in_leaf gamma
+        reg_alpha reg_lambda alpha lambda lambda_l1 lambda_l2 feature_fraction
+        bagging_fraction bagging_freq max_bin num_boost_round n_estimators
+        """))
+
+
+def _booster_params(
+    ctx: FileContext, params: ast.expr, callee: str, state: State
+) -> None:
+    # xgb.train(params, dtrain, ...) with params = {"max_depth": 6, "eta": 0.3}
+    if isinstance(params, ast.Name):
+        scope = ctx.scope(state.scopes[-1]) if state.scopes else ctx.scope(ctx.tree)
+        if scope.bound.get(params.id) != 1:
+            return
+        found = [
+            stmt.value
+            for stmt in ast.walk(scope.node)
+            if isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id == params.id
+            and isinstance(stmt.value, ast.Dict)
+        ]
+        params = found[0] if found else params
+    if not isinstance(params, ast.Dict):
+        return
+    for key, value in zip(params.keys, params.values, strict=True):
+        if (
+            isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
+            and key.value in BOOSTER_KEYS
+            and is_literal_number(value)
+        ):
+            ctx.report(
+                value,
+                RULE,
+                f"hardcoded hyperparameter {key.value}={show(value)} in the params "
+                f"of {callee}(); read it from config or the command line",
+            )
 
 
 def _param_groups(

@@ -23,12 +23,20 @@ if TYPE_CHECKING:
     from mlqa.rules.context import FileContext, Options
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """Split a table of names written one word after another.
+
+    Args:
+        text: Whitespace-separated names.
+
+    Returns:
+        The names.
+    """
     return text.split()
 
 
 #: Keyword names flagged at any call; ``hyperparameter-names`` in config adds more.
-DEFAULT_NAMES = frozenset(_words("""
+DEFAULT_NAMES = frozenset(words("""
     lr learning_rate base_lr max_lr min_lr init_lr initial_lr eta_min lr_decay
     momentum weight_decay betas
     batch_size train_batch_size per_device_train_batch_size per_device_eval_batch_size
@@ -41,11 +49,12 @@ DEFAULT_NAMES = frozenset(_words("""
     n_estimators num_leaves max_depth subsample colsample_bytree min_child_weight
     reg_alpha reg_lambda num_boost_round min_samples_split min_samples_leaf
     clip_val early_stopping_rounds stopping_rounds n_steps num_round num_rounds
+    max_seq_length
     """))
 
 #: Names too common outside ML (``plt.plot(alpha=0.5)``, ``F.layer_norm(eps=)``)
 #: to flag at any call: flagged only at the known training APIs below.
-ESTIMATOR_NAMES = frozenset(_words("""
+ESTIMATOR_NAMES = frozenset(words("""
     C alpha l1_ratio eps tol max_iter n_neighbors n_clusters max_features
     max_leaf_nodes learning_rate_init eta min_child_samples bagging_fraction
     feature_fraction lambda_l1 lambda_l2 depth iterations l2_leaf_reg
@@ -141,6 +150,9 @@ def _apis() -> dict[str, list[Api]]:
 
 
 APIS = _apis()
+#: APIs recognised whatever they are called on (Accelerate, Fabric, DeepSpeed
+#: wrap torch's gradient clipping under the same name).
+_ANY_ROOT = frozenset({"clip_grad_norm_", "clip_grad_value_"})
 
 #: Names whose call marks a line as a candidate (besides the keyword names).
 API_NAMES = frozenset(APIS) | {"partial"}
@@ -150,7 +162,7 @@ API_SUFFIXES = frozenset(
 )
 
 #: Calls whose keywords define config rather than use it.
-CONFIG_CALLS = frozenset(_words("""
+CONFIG_CALLS = frozenset(words("""
     add_argument set_defaults option argument Option Argument Field field ib attrib
     dict SimpleNamespace Namespace ConfigDict FrozenConfigDict EasyDict Box AttrDict
     create merge update setdefault get pop suggest_float suggest_int suggest_uniform
@@ -214,6 +226,8 @@ def known_api(qualname: str | None) -> Api | None:
         return None
     root, _, _ = qualname.partition(".")
     last = qualname.rpartition(".")[2]
+    if last in _ANY_ROOT:  # accelerator.clip_grad_norm_(params, 0.5), fabric's too
+        return APIS[last][0]
     for api in APIS.get(last, ()):
         if root in api.roots:
             return api

@@ -16,7 +16,12 @@ from mlqa.rules.context import FileContext, Options, State
 from mlqa.rules.hyperparameter_apis import USE_CONFIG, is_zero, show
 from mlqa.rules.registry import Rule, define, register
 from mlqa.rules.resolve import is_literal_number, names_in_number_expr
-from mlqa.rules.run_settings import applies, is_batch_size, is_setting_name
+from mlqa.rules.run_settings import (
+    ARCHITECTURE,
+    applies,
+    is_batch_size,
+    is_setting_name,
+)
 
 RULE = define(
     Rule(
@@ -145,7 +150,7 @@ def check_named_setting(
         node: The assignment.
         state: Where the walk is.
     """
-    if not applies(ctx, state) or state.in_class:
+    if not applies(ctx, state) or state.class_body:
         return
     target = node.targets[0] if isinstance(node, ast.Assign) else node.target
     if (
@@ -155,6 +160,8 @@ def check_named_setting(
     ):
         return
     value = node.value
+    if state.in_class and target.id.lower() in ARCHITECTURE:
+        return  # a model class's dropout is its architecture
     if is_zero(value) or (
         is_batch_size(target.id)
         and isinstance(value, ast.Constant)

@@ -143,12 +143,12 @@ SETTING_NAME = re.compile(
         (?:steps?|iters?|iterations|updates|batches|training_steps|train_steps)
       | weight_decay | wd | momentum | betas | beta[12] | adam_beta[12]
       | (?:\w+_)?dropout(?:_rate|_prob|_p)? | drop_rate | drop_path_rate
-      | grad_clip | clip_grad | max_grad_norm | grad_norm_clip | clip_value | max_norm
+      | (?:grad_)?clip | clip_grad | max_grad_norm | grad_norm_clip | clip_value | max_norm
       | gradient_accumulat\w* | grad_accum\w* | accumulate_grad\w* | accum_steps
       | gradient_accumulate_every | accumulation_steps
       | warmup(?:_steps|_iters|_epochs|_ratio)?
       | lambda_\w+ | \w+_lambda | \w*loss_weight\w* | \w+_coef | \w+_coeff
-      | label_smoothing | patience | early_stopping_rounds | num_boost_round
+      | label_smoothing | patience | early_stopping_rounds | num_boost_round | gamma
       | n_estimators | num_rounds? | nrounds | max_depth | num_leaves
     )$""",
     re.IGNORECASE | re.VERBOSE,

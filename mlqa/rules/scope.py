@@ -47,7 +47,10 @@ GPU_ONLY_SIGNS = (
 )
 
 #: Calls in a ``__main__`` block that make it a run rather than a smoke test.
-_RUN_CALLS = re.compile(r"optim|step$|^fit|^train|^main$|^run$|^cli$|^CLI$|Trainer$")
+_RUN_CALLS = re.compile(
+    r"optim|^step$|_step$|^fit$|^fit_|^train$|^train_|^main$|^run$|^setup$|^cli$"
+    r"|^CLI$|[Tt]rainer$|^spawn$|^launch$"
+)
 
 
 def trains(source: str) -> bool:
@@ -105,20 +108,19 @@ def is_smoke_test(body: list[ast.stmt]) -> bool:
         body: The block.
 
     Returns:
-        True when it has no loop and calls no optimizer, ``step``, ``fit``,
-        ``train*``, ``main``/``run``/``cli`` or trainer.
+        True when it has no loop and names no optimizer, ``step``, ``fit``,
+        ``train*``, ``main``/``run``/``setup``/``cli``, trainer, or a launcher
+        (``mp.spawn(main, ...)``, ``fabric.launch(main)``).
     """
     for stmt in body:
         for node in ast.walk(stmt):
             if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
                 return False
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.attr if isinstance(func, ast.Attribute) else None
-                if isinstance(func, ast.Name):
-                    name = func.id
-                if name and _RUN_CALLS.search(name):
-                    return False
+            name = node.attr if isinstance(node, ast.Attribute) else None
+            if isinstance(node, ast.Name):
+                name = node.id
+            if name and _RUN_CALLS.search(name):
+                return False
     return True
 
 

@@ -55,7 +55,7 @@ class Block(nn.Module):
 
     def __init__(self):
         super().__init__()
-        learning_rate = 0.5  # inside a model class: not a run setting
+        dropout = 0.5  # inside a model class: its architecture
 
 
 if __name__ == "__main__":
