@@ -15,8 +15,6 @@ if TYPE_CHECKING:
 
 
 FORMATS = ("text", "json", "github", "sarif")
-#: The keys of a finding in json output (``fixable`` is left out).
-JSON_KEYS = ("path", "line", "column", "code", "message")
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -34,8 +32,8 @@ class Finding(NamedTuple):
             ``mypy[assignment]``: one token, never a bare word.
         message: What is wrong, in one line.
         fixable: Whether the step's own fix (``mlqa format``, ``mlqa lint
-            --fix``, ``mlqa strip``) removes it; not part of the text, json,
-            github or sarif output.
+            --fix``, ``mlqa strip``) removes it; in json output, not in the
+            text, github or sarif output.
     """
 
     path: str
@@ -267,11 +265,7 @@ def render(
         return "".join(f.as_text() + "\n" for f in items)
     if fmt == "json":
         return (
-            json.dumps(
-                [dict(zip(JSON_KEYS, f, strict=False)) for f in items],
-                indent=2,
-                ensure_ascii=False,
-            )
+            json.dumps([f._asdict() for f in items], indent=2, ensure_ascii=False)
             + "\n"
         )
     if fmt == "github":

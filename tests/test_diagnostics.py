@@ -29,7 +29,7 @@ def test_text() -> None:
 def test_json_keys_and_values() -> None:
     data = json.loads(diagnostics.render(FINDINGS, "json"))
     assert [sorted(item) for item in data] == [
-        ["code", "column", "line", "message", "path"]
+        ["code", "column", "fixable", "line", "message", "path"]
     ] * 2
     assert data[0] == {
         "path": "src/train.py",
@@ -37,6 +37,7 @@ def test_json_keys_and_values() -> None:
         "column": 5,
         "code": "MLQ101",
         "message": "hardcoded learning rate 0.001",
+        "fixable": False,
     }
 
 
@@ -91,7 +92,6 @@ def test_error_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
             st.integers(1),
             st.text(),
             st.text(),
-            fixable=st.just(False),  # not part of the json output
         )
     )
 )
@@ -146,8 +146,9 @@ def test_fixable_is_optional_and_not_printed() -> None:
     plain = Finding("a.py", 1, 1, "F401", "unused")
     fixable = plain._replace(fixable=True)
     assert plain.fixable is False and tuple(plain[:5]) == tuple(fixable[:5])
-    for fmt in diagnostics.FORMATS:
+    for fmt in ("text", "github", "sarif"):
         assert diagnostics.render([plain], fmt) == diagnostics.render([fixable], fmt)
+    assert json.loads(diagnostics.render([fixable], "json"))[0]["fixable"] is True
 
 
 def cp1252_stream() -> tuple[io.BytesIO, io.TextIOWrapper]:
