@@ -53,6 +53,7 @@ RULE_MODULES = (
     "mlqa.rules.hyperparameter_constant",
     "mlqa.rules.hardcoded_cuda_call",
     "mlqa.rules.hardcoded_device",
+    "mlqa.rules.unguarded_cuda_call",
 )
 
 #: Every rule's documentation must have these sections, in this order.
