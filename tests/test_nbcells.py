@@ -240,7 +240,8 @@ def test_issue_notebook_end_to_end(
 def test_broken_cell_is_not_a_step_error(tmp_path: Path) -> None:
     """``mlqa run``'s rules step: one finding for the cell, no error, exit 1."""
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    path = _write(tmp_path, ["def broken(:\n    pass", "opt = SGD(params, lr=0.1)"])
+    cells = ["def broken(:\n    pass", "import torch\nopt = torch.optim.SGD(p, lr=0.1)"]
+    path = _write(tmp_path, cells)
     config = load(tmp_path).with_settings({"cache": False})
     (result,) = run_steps([path], config, [name for name in STEPS if name != "rules"])
     assert result.errors == []
