@@ -1,6 +1,6 @@
 """Wrapper overhead of each tool hook vs calling the tool directly, side by side.
 
-Usage:  python benchmarks/bench_tools.py [--repeat N]
+Usage:  python benchmarks/bench_tools.py [--repeat N] [--only ...] [--repo PATH]
 
 Corpus: a copy of real PyTorch library code shipped in the installed torch
 wheel (torch/nn, torch/optim, torch/utils/data, torch/distributions: ~250
@@ -13,6 +13,13 @@ its own environment (torch installed), warm cache, like a re-run of the
 Each command runs as a subprocess, as pre-commit runs it; the median of N runs
 is reported with the ratio wrapper/direct (goal: <= 1.10) and, for types, the
 warm wall time (goal: <= 1 s).
+
+With ``--repo PATH`` (a git repo of 250+ Python files, e.g. a copy of timm),
+two more rows: ``mlqa run`` with only format and lint vs bare ``black
+--check .`` plus ``ruff check .`` (each tool with its own defaults and cache,
+as a user runs them; goal <= 1.1x), and ``mlqa lint`` vs ``ruff check`` with
+the same preset on the repo's first 250 files (both with ruff's cache; goal
+<= 1.3x). ``--only repo-run,repo-lint`` runs just those.
 """
 
 from __future__ import annotations
@@ -70,12 +77,14 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument(
-        "--only", default="format,lint,docstrings,types",
-        help="comma-separated subset of: format, lint, docstrings, types",
+        "--only", default="format,lint,docstrings,types,repo-run,repo-lint",
+        help="comma-separated subset of: format, lint, docstrings, types, repo-run,"
+        " repo-lint",
     )  # fmt: skip
+    ap.add_argument("--repo", type=Path, help="a 250+ file git repo for the repo rows")
     args = ap.parse_args()
     only = set(args.only.split(","))
-    files = build_corpus()
+    files = build_corpus() if only & {"format", "lint", "docstrings"} else []
     env = dict(os.environ)
     mlqa = [str(BIN / "mlqa")]
     rows: list[tuple[str, float, float]] = []
@@ -127,7 +136,30 @@ def main() -> int:
         [*mlqa, "types", *demo_files],
         cwd=DEMO,
     )  # fmt: skip
-    baseline = timed([sys.executable, "-c", "pass"], DATA, env, args.repeat, False)
+    if args.repo is not None:
+        repo = args.repo.resolve()
+        listed = subprocess.run(
+            ["git", "ls-files", "*.py"], cwd=repo, capture_output=True, text=True,
+            check=True,
+        ).stdout.split()[:250]  # fmt: skip
+        print(f"repo: {repo} ({len(listed)} files for the lint row)")
+        skip = [a for step in ("types", "docstrings", "notebooks", "rules")
+                for a in ("--skip", step)]  # fmt: skip
+        compare(
+            "repo-run (mlqa run: format + lint)",
+            [[str(BIN / "black"), "--check", "-q", "."],
+             [str(BIN / "ruff"), "check", "-q", "."]],
+            [*mlqa, "run", ".", *skip, "-qq"],
+            cwd=repo,
+        )  # fmt: skip
+        compare(
+            "repo-lint (ruff check, preset, 250 files)",
+            [[str(BIN / "ruff"), "check", "--config", str(PRESETS / "ruff.toml"),
+              "--output-format", "concise", *listed]],
+            [*mlqa, "lint", *listed],
+            cwd=repo,
+        )  # fmt: skip
+    baseline = timed([sys.executable, "-c", "pass"], ROOT, env, args.repeat, False)
 
     print(f"\npython -c pass: {baseline * 1000:.0f} ms (median of {args.repeat})\n")
     print(f"{'hook':<46} {'direct s':>9} {'mlqa s':>9} {'ratio':>7}")

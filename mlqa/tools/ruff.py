@@ -128,8 +128,10 @@ def run_ruff(
         return result
     seen_errors: set[str] = set()
     notebooks: dict[str, Any] = {}
+    shown: dict[str, str] = {}
     for item in report:
-        path = display(Path(item["filename"]))
+        filename = item["filename"]
+        path = shown.get(filename) or shown.setdefault(filename, display(filename))
         row = int(item["location"]["row"]) if item.get("location") else 1
         col = int(item["location"]["column"]) if item.get("location") else 1
         code = item.get("code")
