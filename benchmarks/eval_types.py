@@ -99,6 +99,9 @@ _LINE = re.compile(
 )
 
 
+_CODE = re.compile(r"^mypy\[(.*)\]$")
+
+
 def export(repo: str, mirrors: Path) -> Path:
     """Write the pinned commit's Python files of one repo under DATA."""
     mirror, commit, _ = REPOS[repo]
@@ -140,8 +143,8 @@ def after(root: Path, files: list[str]) -> list[tuple[str, int, str, str]]:
         [sys.executable, "-m", "mlqa", "types", "--format", "json", *files],
         cwd=root, capture_output=True, text=True, check=False,
     ).stdout  # fmt: skip
-    return [
-        (item["path"], item["line"], item["code"], item["message"])
+    return [  # codes print as mypy[code]: labels use mypy's own code
+        (item["path"], item["line"], _CODE.sub(r"\1", item["code"]), item["message"])
         for item in json.loads(out or "[]")
     ]
 

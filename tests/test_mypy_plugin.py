@@ -231,7 +231,7 @@ def test_attributes_resolve_to_precise_types(checked: dict[str, object]) -> None
     got = {i["line"]: i for i in findings(checked, "probes.py")}
     assert sorted(got) == sorted(PROBED)
     for line, type_name in PROBED.items():
-        assert got[line]["code"] == "assignment"
+        assert got[line]["code"] == "mypy[assignment]"
         assert f'expression has type "{type_name}"' in str(got[line]["message"])
 
 
@@ -239,12 +239,12 @@ def test_attributes_resolve_to_precise_types(checked: dict[str, object]) -> None
 def test_real_errors_still_reported(checked: dict[str, object]) -> None:
     got = [(i["line"], i["code"]) for i in findings(checked, "wrong.py")]
     assert got == [
-        (6, "assignment"),  # x: torch.Tensor = 5
-        (10, "return-value"),  # a Tensor returned as int
-        (13, "arg-type"),  # nn.Linear(in_features="4")
-        (14, "attr-defined"),  # unknown Tensor attribute
-        (26, "arg-type"),  # Config(**model_args): one finding, not four
-        (34, "attr-defined"),  # unknown attribute of a plain class
+        (6, "mypy[assignment]"),  # x: torch.Tensor = 5
+        (10, "mypy[return-value]"),  # a Tensor returned as int
+        (13, "mypy[arg-type]"),  # nn.Linear(in_features="4")
+        (14, "mypy[attr-defined]"),  # unknown Tensor attribute
+        (26, "mypy[arg-type]"),  # Config(**model_args): one finding, not four
+        (34, "mypy[attr-defined]"),  # unknown attribute of a plain class
     ]
     assert checked["rc"] == 1
     expansion = findings(checked, "wrong.py")[-2]["message"]
@@ -318,7 +318,7 @@ def test_isolated_env_says_once_that_torch_is_missing(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     # Without torch its types are Any: only the plain type error is found.
     assert proc.stdout.splitlines() == [
-        "b.py:3:10: assignment Incompatible types in assignment (expression has "
+        "b.py:3:10: mypy[assignment] Incompatible types in assignment (expression has "
         'type "str", variable has type "int")'
     ]
     assert proc.stderr.splitlines() == [types.TORCH_MISSING]

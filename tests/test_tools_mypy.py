@@ -93,8 +93,8 @@ def test_real_torch_types_catch_errors(
     code, items = run(project, capsys, "wrong.py")
     assert code == 1
     assert [(i["line"], i["column"], i["code"]) for i in items] == [
-        (3, 19, "assignment"),
-        (7, 12, "return-value"),
+        (3, 19, "mypy[assignment]"),
+        (7, 12, "mypy[return-value]"),
     ]
     assert "Tensor" in str(items[0]["message"])
 
