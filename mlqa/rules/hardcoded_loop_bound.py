@@ -12,6 +12,7 @@ from mlqa.rules.registry import Rule, define, register
 from mlqa.rules.resolve import qualified_name
 from mlqa.rules.run_settings import applies
 from mlqa.rules.scan import find_all
+from mlqa.rules.scope import trains
 
 RULE = define(
     Rule(
@@ -66,6 +67,8 @@ def scan_loops(source: str, options: Options, starts: list[int]) -> None:
         options: Unused (the scan does not depend on names).
         starts: Offsets, updated in place.
     """
+    if not trains(source):
+        return  # a file that never trains has no run settings
     heads: list[int] = []
     # A loop whose body steps an optimizer is a training loop whatever its
     # variable: its training calls make it a candidate.

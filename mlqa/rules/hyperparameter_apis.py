@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from mlqa.rules.resolve import qualified_name
 from mlqa.rules.scan import trie_regex
+from mlqa.rules.scope import trains
 
 if TYPE_CHECKING:
     from mlqa.rules.context import FileContext, Options
@@ -410,6 +411,8 @@ def scan_calls(source: str, options: Options, starts: list[int]) -> None:
         options: The names in effect.
         starts: Offsets, updated in place.
     """
+    if not trains(source):
+        return  # a file that never trains has no run settings
     global _SUFFIXES, _SCANNED
     words = options.hyperparameter_names | API_NAMES
     aliases = import_aliases(source)

@@ -22,6 +22,7 @@ from mlqa.rules.run_settings import (
     is_batch_size,
     is_setting_name,
 )
+from mlqa.rules.scope import trains
 
 RULE = define(
     Rule(
@@ -116,24 +117,40 @@ def check_setting(
                 )
 
 
-#: ``NAME =`` or ``NAME: type =`` followed by a number, a sign, a bracket or int(/float(.
-_ASSIGN = re.compile(
-    r"^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(?:[-+(\[.\d]|int\(|float\()",
-    re.MULTILINE,
-)
+#: ``=`` followed by a number, a sign, a bracket or int(/float( (a literal value).
+_VALUE = re.compile(r"=[ \t]*(?:[-+(\[.\d]|int\(|float\()")
 
 
 def scan_setting_names(source: str, options: Options, starts: list[int]) -> None:
     """Mark assignments of a number to a variable named like a run setting.
+
+    The regex starts with ``=``, which the engine finds with a fast search;
+    the name before it is checked in Python (a statement's target, not a
+    keyword argument or a comparison).
 
     Args:
         source: The file's text.
         options: Unused.
         starts: Offsets, updated in place.
     """
-    for match in _ASSIGN.finditer(source):
-        if is_setting_name(match.group(1)):
-            starts.append(match.start(1))
+    if not trains(source):
+        return  # a file that never trains has no run settings
+    for match in _VALUE.finditer(source):
+        at = match.start()
+        if (
+            source[at - 1 : at] in ("=", "<", ">", "!")
+            or source[at + 1 : at + 2] == "="
+        ):
+            continue
+        line_start = source.rfind("\n", 0, at) + 1
+        target = source[line_start:at]
+        name = target.partition(":")[0].strip()
+        if (
+            name.isidentifier()
+            and target[:1] in (" ", "\t", name[:1])
+            and is_setting_name(name)
+        ):
+            starts.append(line_start + target.index(name))
 
 
 @register(ast.Assign, ast.AnnAssign, rules=(RULE,), scan=scan_setting_names)

@@ -53,6 +53,9 @@ _RUN_CALLS = re.compile(
 )
 
 
+_LAST: tuple[str | None, bool] = (None, False)
+
+
 def trains(source: str) -> bool:
     """Tell whether a file trains a model (and so may have run settings).
 
@@ -64,7 +67,10 @@ def trains(source: str) -> bool:
         ``Trainer(``, a ``train(`` call or definition, epochs or a
         ``training_step``.
     """
-    return any(sign in source for sign in TRAINING_SIGNS)
+    global _LAST
+    if _LAST[0] is not source:  # the scans and the walk ask about the same text
+        _LAST = (source, any(sign in source for sign in TRAINING_SIGNS))
+    return _LAST[1]
 
 
 def gpu_only(source: str) -> bool:

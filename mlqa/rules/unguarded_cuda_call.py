@@ -18,7 +18,7 @@ from typing import Any
 from mlqa.rules.context import FileContext, Options, State, mentions_device
 from mlqa.rules.registry import Rule, define, register
 from mlqa.rules.resolve import qualified_name
-from mlqa.rules.scan import find_all
+from mlqa.rules.scan import find_all, trie_regex
 
 RULE = define(
     Rule(
@@ -122,16 +122,8 @@ RAISES_WITHOUT_CUDA = frozenset(
         "memory._dump_snapshot",
     }
 )
-_NEEDLES = tuple(
-    sorted(
-        {
-            name.rsplit(".", 1)[-1] + "("
-            for name in RAISES_WITHOUT_CUDA
-            if name not in ("device", "graph", "init")
-        }
-        | {"cuda.device(", "cuda.graph(", "cuda.init("}
-    )
-)
+#: ``cuda.<name>(``: where a candidate call is, in one pass over the text.
+_CALL_TEXT = re.compile(r"cuda\.(?:" + trie_regex(sorted(RAISES_WITHOUT_CUDA)) + r")\(")
 #: Words of multi-process GPU code (one process per GPU, by design).
 _DISTRIBUTED = ("ddp", "distributed", "rank", "world_size", "nccl", "fsdp")
 _HANDLED = frozenset(
@@ -140,6 +132,9 @@ _HANDLED = frozenset(
 _PARENTS: dict[str, Any] = {"tree": None, "map": {}}
 _IMPORTED = re.compile(
     r"from[ \t]+torch\.cuda(?:\.\w+)?[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w \t,]+))"
+)
+_MODULE_ALIAS = re.compile(
+    r"(?:import[ \t]+torch\.cuda|from[ \t]+torch[ \t]+import[ \t]+cuda)[ \t]+as[ \t]+(\w+)"
 )
 
 
@@ -260,13 +255,16 @@ def scan_cuda_api(source: str, options: Options, starts: list[int]) -> None:
     """
     if "cuda" not in source:
         return
-    for needle in _NEEDLES:
-        find_all(source, needle, starts)
+    starts.extend(match.start() for match in _CALL_TEXT.finditer(source))
+    if "import" not in source:
+        return
     for group in _IMPORTED.findall(source):  # from torch.cuda import synchronize as s
         for item in "".join(group).split(","):
             alias = item.split()[-1] if item.split() else ""
             if alias:
                 find_all(source, alias + "(", starts)
+    for alias in _MODULE_ALIAS.findall(source):  # import torch.cuda as tc
+        find_all(source, alias + ".", starts)
 
 
 @register(ast.Call, rules=(RULE,), scan=scan_cuda_api)
