@@ -223,3 +223,56 @@ def test_lowest_declared_versions_run_the_demo(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False, timeout=1800,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+PYDOCLINT_PROJECT = """[project]
+name = 'p'
+[tool.pydoclint]
+style = 'google'
+arg-type-hints-in-docstring = false
+exclude = 'legacy/'
+baseline = 'pydoclint-baseline.txt'
+"""
+UNDOCUMENTED = '''"""Mod."""
+
+
+def {name}(a: int, b: int) -> int:
+    """Add.
+
+    Args:
+        a: A.
+
+    Returns:
+        The sum.
+    """
+    return a + b
+'''
+
+
+def test_pydoclint_exclude_and_baseline_as_pydoclint_reads_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlqa.tools import docstrings
+
+    (tmp_path / "pyproject.toml").write_text(PYDOCLINT_PROJECT)
+    (tmp_path / "a.py").write_text(UNDOCUMENTED.format(name="old"))
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "b.py").write_text(UNDOCUMENTED.format(name="legacy"))
+    generated = subprocess.run(  # pydoclint itself writes today's baseline
+        [str(Path(sys.executable).parent / "pydoclint"), "--generate-baseline=True",
+         "--quiet", "."], cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    baseline = (tmp_path / "pydoclint-baseline.txt").read_text()
+    assert "a.py" in baseline and "DOC101" in baseline, generated.stderr
+    assert "legacy" not in baseline
+    monkeypatch.chdir(tmp_path)
+    assert docstrings.main(["a.py", "legacy/b.py"]) == 0, capsys.readouterr()
+    with (tmp_path / "a.py").open("a") as handle:  # a new problem, lines shift
+        handle.write("\n\n" + UNDOCUMENTED.format(name="new").split('"""Mod."""')[1])
+    (tmp_path / "a.py").write_text("\n" + (tmp_path / "a.py").read_text())
+    assert docstrings.main(["a.py", "legacy/b.py"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    text = (tmp_path / "a.py").read_text().splitlines()
+    line = text.index("def new(a: int, b: int) -> int:") + 1
+    assert out and all(o.startswith(f"a.py:{line}:1: DOC") for o in out), out
+    assert any("DOC101 Function `new`" in o for o in out), out

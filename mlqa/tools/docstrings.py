@@ -26,6 +26,7 @@ from mlqa.diagnostics import Finding, InputError
 from mlqa.files import display, is_test, relative
 from mlqa.runner import Result
 from mlqa.tools._common import preset, run_command
+from mlqa.tools.layering import pydoclint_scope
 from mlqa.tools.ruff import run_ruff, uses_own_config
 
 NAME = "docstrings"
@@ -158,26 +159,31 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         result.findings = [f for f in result.findings if _is_pydocstyle(f.code)]
     try:
         pydoclint = pydoclint_options(config)
+        scope = pydoclint_scope(config)  # [tool.pydoclint] exclude and baseline
     except InputError as exc:
         result.errors.append(exc)
         return result
     broken = {err.path for err in result.errors}
     for path in files:
-        shown = display(path)
-        skip = shown in broken or is_test(relative(path, config.root))
+        shown, rel = display(path), relative(path, config.root)
+        skip = shown in broken or is_test(rel) or scope.skips(rel)
         if path.suffix == ".py" and not skip:
-            result.findings += check_file(path, shown, pydoclint)
+            known = scope.baseline.get(rel, frozenset())
+            result.findings += check_file(path, shown, pydoclint, known)
     result.findings = _one_per_problem(result.findings)
     return result
 
 
-def check_file(path: Path, shown: str, pydoclint: Pydoclint) -> list[Finding]:
+def check_file(
+    path: Path, shown: str, pydoclint: Pydoclint, known: frozenset[str] = frozenset()
+) -> list[Finding]:
     """Run pydoclint on one file, keep what the guide asks for, honour noqa.
 
     Args:
         path: The file.
         shown: The file as findings name it.
         pydoclint: The options from :func:`pydoclint_options`.
+        known: Findings in the project's pydoclint baseline (``CODE: message``).
 
     Returns:
         pydoclint's findings (Args ones are merged later, with ruff's D417).
@@ -198,6 +204,7 @@ def check_file(path: Path, shown: str, pydoclint: Pydoclint) -> list[Finding]:
         Finding(shown, max(int(v.line), 1), 1, v.fullErrorCode, str(v.msg))
         for v in _checkFile(path, **pydoclint.kwargs)
         if v.code != 2  # pydoclint could not parse: ruff said so already
+        and str(v).strip() not in known
     ]
     if pydoclint.preset:
         raw = [f for f in raw if _guide_keeps(f, defs.get(f.line))] + list(

@@ -19,10 +19,11 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlqa.config import Config, parse_pyproject
 from mlqa.diagnostics import InputError
+from mlqa.files import display
 from mlqa.tools._common import preset
 
 #: Tables of ruff's settings whose keys are layered one by one over the preset.
@@ -211,3 +212,70 @@ def ruff_options(config: Config) -> list[str]:
     for item in overrides(settings):
         options += ["--config", item]
     return options
+
+
+class PydoclintScope(NamedTuple):
+    """Which files pydoclint skips and which findings it already knows.
+
+    Attributes:
+        exclude: pydoclint's ``exclude`` regex (by default, paths with ``.git``
+            or ``.tox``), searched in the root-relative posix path; None for
+            ``exclude = ""``.
+        baseline: For each root-relative file, the findings of the project's
+            ``baseline`` file, as pydoclint writes them (``LINE: CODE: message``).
+    """
+
+    exclude: re.Pattern[str] | None
+    baseline: Mapping[str, frozenset[str]]
+
+    def skips(self, rel: str) -> bool:
+        """Tell whether pydoclint's ``exclude`` skips a file.
+
+        Args:
+            rel: The file, relative to the project root, posix.
+
+        Returns:
+            True when the regex matches.
+        """
+        return self.exclude is not None and self.exclude.search(rel) is not None
+
+
+def pydoclint_scope(config: Config) -> PydoclintScope:
+    """Read ``[tool.pydoclint]``'s ``exclude`` and ``baseline`` as pydoclint does.
+
+    Args:
+        config: The project config.
+
+    Returns:
+        The scope; pydoclint's defaults when the project has no table.
+
+    Raises:
+        InputError: If ``exclude`` is not a valid regex or the baseline file
+            is missing or unreadable.
+    """
+    table: Mapping[str, Any] = {}
+    if config.has_tool_config("pydoclint"):
+        table = config.raw["tool"]["pydoclint"]
+    where = display(config.pyproject) if config.pyproject else "."
+    pattern = str(table.get("exclude", r"\.git|\.tox"))
+    try:
+        exclude = re.compile(pattern) if pattern else None
+    except re.error as exc:
+        message = f"[tool.pydoclint] exclude: invalid regex: {exc}"
+        raise InputError(where, message) from None
+    baseline: dict[str, frozenset[str]] = {}
+    name = table.get("baseline")
+    if isinstance(name, str) and name:
+        from pydoclint.baseline import parseBaseline
+
+        path = config.root / name
+        try:
+            parsed = parseBaseline(path)
+        except OSError as exc:
+            raise InputError(
+                where, f"[tool.pydoclint] baseline {name}: {exc.strerror or exc}"
+            ) from None
+        for file, lines in parsed.items():
+            rel = file.strip().replace(os.sep, "/").removeprefix("./")
+            baseline[rel] = frozenset(line.strip() for line in lines)
+    return PydoclintScope(exclude, baseline)
