@@ -24,8 +24,9 @@ from mlqa.diagnostics import Finding, InputError
 from mlqa.files import relative, write_atomic
 
 VERSION = 1
-#: Codes about a whole file: their line text says nothing about them.
-FILE_CODES = frozenset({"format"})
+#: Codes about a whole file, reported at 1:1: the text of line 1 says nothing
+#: about them (a licence header added on top must not make them new).
+FILE_CODES = frozenset({"format", "D100", "D104"})
 _NUMBER_AFTER_LINE = re.compile(r"\b(line|lines) \d+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 

@@ -82,8 +82,12 @@ def test_line_shift_keeps_findings_baselined(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file = project / "baseline.json"
+    (project / "nodoc.py").write_text("import os\n")  # D100 at 1:1, F401
     before = findings_of(project, capsys)
     run.main([str(project), "--baseline", str(file), *FAST])
+    (project / "nodoc.py").write_text(
+        "# Copyright 2026 (a licence header)\nimport os\n"
+    )
     shifted = LEGACY.replace(
         '"""A legacy module."""\n',
         '"""A legacy module."""\n\n# Three lines added\n# above every finding.\n',
