@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any
 
 from mlqa.rules.context import FileContext, Options, State, mentions_device
 from mlqa.rules.registry import Rule, define, register
@@ -129,7 +128,6 @@ _DISTRIBUTED = ("ddp", "distributed", "rank", "world_size", "nccl", "fsdp")
 _HANDLED = frozenset(
     {"Exception", "BaseException", "RuntimeError", "AssertionError", "AttributeError"}
 )
-_PARENTS: dict[str, Any] = {"tree": None, "map": {}}
 _IMPORTED = re.compile(
     r"from[ \t]+torch\.cuda(?:\.\w+)?[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w \t,]+))"
 )
@@ -138,17 +136,33 @@ _MODULE_ALIAS = re.compile(
 )
 
 
-def _parents(tree: ast.Module) -> dict[int, ast.AST]:
-    """Each node's parent, for the file being checked (built once, on first use)."""
-    if _PARENTS["tree"] is not tree:
-        parents = {
-            id(child): node
-            for node in ast.walk(tree)
-            for child in ast.iter_child_nodes(node)
-        }
-        _PARENTS.update(tree=tree, map=parents)
-    found: dict[int, ast.AST] = _PARENTS["map"]
-    return found
+def _contains(outer: ast.AST, node: ast.AST) -> bool:
+    """Whether ``outer`` may hold ``node``, judged by source positions."""
+    line = getattr(outer, "lineno", None)
+    if line is None:  # arguments, withitem, comprehension ...: look inside
+        return True
+    end = getattr(outer, "end_lineno", None) or line
+    start = (line, getattr(outer, "col_offset", 0))
+    stop = (end, getattr(outer, "end_col_offset", None) or 0)
+    return start <= (node.lineno, node.col_offset) and (  # type: ignore[attr-defined]
+        stop >= (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    )
+
+
+def _ancestors(root: ast.AST, node: ast.AST) -> list[ast.AST] | None:
+    """The nodes from ``root`` down to the parent of ``node``, found by position.
+
+    Only the branches whose span holds the node are searched, so this costs a
+    path through the tree, not a walk of the whole file.
+    """
+    for child in ast.iter_child_nodes(root):
+        if child is node:
+            return [root]
+        if _contains(child, node):
+            below = _ancestors(child, node)
+            if below is not None:
+                return [root, *below]
+    return None
 
 
 def _distributed(node: ast.AST) -> bool:
@@ -236,12 +250,11 @@ def _guards(parent: ast.AST, child: ast.AST) -> bool:
 
 def _guarded(tree: ast.Module, node: ast.AST) -> bool:
     """Whether an enclosing block guards the call (beyond the walker's state)."""
-    parents = _parents(tree)
-    child, parent = node, parents.get(id(node))
-    while parent is not None:
+    child = node
+    for parent in reversed(_ancestors(tree, node) or []):
         if _guards(parent, child):
             return True
-        child, parent = parent, parents.get(id(parent))
+        child = parent
     return False
 
 
