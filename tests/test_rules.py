@@ -172,6 +172,97 @@ def test_rule_cases(source: str, expected: list[tuple[int, str]]) -> None:
     assert check(source) == sorted(expected)
 
 
+NANOGPT = """\
+import torch
+batch_size = 12
+learning_rate = 6e-4
+grad_clip = 1.0
+device = 'cuda'
+exec(open('configurator.py').read())
+opt = torch.optim.AdamW(p, lr=learning_rate)
+torch.nn.utils.clip_grad_norm_(p, grad_clip)
+min_lr = 3e-5
+opt.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # Settings above nanoGPT's configurator are its command-line config.
+        (NANOGPT, [(9, "MLQ104")]),
+        # A file that needs a GPU by design (NCCL) has no device findings.
+        (
+            "import torch.distributed as dist\ndist.init_process_group('nccl')\nm.cuda()\n",
+            [],
+        ),
+        # A __main__ smoke test (no optimizer, no loop) vs a __main__ run.
+        (
+            "import torch\nif __name__ == '__main__':\n    m = Net().cuda()\n"
+            "    print(m(torch.randn(2, 3, device='cuda')))\n",
+            [],
+        ),
+        (
+            "import torch\nif __name__ == '__main__':\n    m = Net().cuda()\n"
+            "    opt = torch.optim.SGD(m.parameters(), lr=0.1)\n",
+            [(3, "MLQ201"), (4, "MLQ101")],
+        ),
+        # xgboost / lightgbm APIs and keywords; booster params dicts.
+        (
+            "import xgboost as xgb\nbst = xgb.cv(params, dtrain, 10)\nxgb.train(p, d)\n",
+            [(2, "MLQ102")],
+        ),
+        (
+            "import xgboost as xgb\ncb = xgb.callback.EarlyStopping(3)\nbst = xgb.train(p, d)\n",
+            [(2, "MLQ102")],
+        ),
+        (
+            "import xgboost as xgb\nb = xgb.train(p, d, num_boost_round=n, early_stopping_rounds=5)\n",
+            [(2, "MLQ101")],
+        ),
+        (
+            "import xgboost as xgb\nparams = {'max_depth': 6, 'eta': 0.3, 'nthread': 4}\n"
+            "bst = xgb.train(params, dtrain)\n",
+            [(2, "MLQ101"), (2, "MLQ101")],
+        ),
+        (
+            "import xgboost as xgb\nm = xgb.XGBRegressor(device='cuda')\nm.fit(x, y)\n",
+            [],
+        ),
+        # Fabric, Accelerate and stable-baselines3 names.
+        (
+            "fabric.clip_gradients(model, opt, clip_val=0.5)\nopt.step()\n",
+            [(1, "MLQ101")],
+        ),
+        (
+            "accelerator.clip_grad_norm_(model.parameters(), 0.5)\nopt.step()\n",
+            [(1, "MLQ102")],
+        ),
+        (
+            "model = PPO('MlpPolicy', env, n_steps=2048)\nmodel.learn(total_timesteps=10_000)\n",
+            [(1, "MLQ101"), (2, "MLQ101")],
+        ),
+        # A constant passed by position to the file's own function.
+        (
+            "eval_batch_size = 10\ndef batchify(data, bsz):\n    return data\n"
+            "val = batchify(val_data, eval_batch_size)\nopt.step()\n",
+            [(1, "MLQ104")],
+        ),
+        (
+            "def batchify(data, bsz):\n    return data\nval = batchify(d, 10)\nopt.step()\n",
+            [(3, "MLQ102")],
+        ),
+        # Inference batch sizes and evaluation loaders are not run settings.
+        ("y = model.predict(x, batch_size=128)\nmodel.fit(x, y)\n", []),
+        ("dl = DataLoader(Images(mode='val'), batch_size=8)\nopt.step()\n", []),
+        ("dl = DataLoader(ds, batch_size=1)\nopt.step()\n", []),
+        ("o = torch.optim.SGD(p, lr=0, momentum=0.9)\n", [(1, "MLQ101")]),
+    ],
+)
+def test_scope_cases(source: str, expected: list[tuple[int, str]]) -> None:
+    assert check(source) == sorted(expected)
+
+
 def test_families_can_be_switched_off() -> None:
     source = "m = m.cuda()\nx = g(lr=0.1)\nx.step()\n"
     assert check(source, codes=frozenset(expand(["MLQ2"]))) == [(1, "MLQ201")]

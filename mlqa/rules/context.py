@@ -177,6 +177,24 @@ class FileContext:
         self.findings: list[RawFinding] = []
         self._reported: set[tuple[int, int, str]] = set()
         self._scopes: dict[int, Scope] = {}
+        self._functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] | None = None
+
+    def function(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """Return the module-level function of this file with that name, if one.
+
+        Args:
+            name: The function's name.
+
+        Returns:
+            Its definition, or None (also when defined twice).
+        """
+        if self._functions is None:
+            found: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+            for stmt in self.tree.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found.setdefault(stmt.name, []).append(stmt)
+            self._functions = {k: v[0] for k, v in found.items() if len(v) == 1}
+        return self._functions.get(name)
 
     def scope(self, node: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> Scope:
         """Return the (cached) bindings of a module or function.

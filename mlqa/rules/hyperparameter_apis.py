@@ -50,7 +50,7 @@ DEFAULT_NAMES = frozenset(words("""
     n_estimators num_leaves max_depth subsample colsample_bytree min_child_weight
     reg_alpha reg_lambda num_boost_round min_samples_split min_samples_leaf
     clip_val early_stopping_rounds stopping_rounds n_steps num_round num_rounds
-    max_seq_length
+    max_seq_length total_timesteps
     """))
 
 #: Names too common outside ML (``plt.plot(alpha=0.5)``, ``F.layer_norm(eps=)``)

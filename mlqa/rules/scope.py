@@ -31,6 +31,7 @@ TRAINING_SIGNS = (
     "train(",
     "epoch",
     "training_step",
+    "learn(",
 )
 
 #: Text that shows a file runs on a GPU by design: a CPU fallback is impossible.
@@ -64,8 +65,8 @@ def trains(source: str) -> bool:
 
     Returns:
         True when it mentions an optimizer, ``backward(``, ``.step(``, ``fit(``, a
-        ``Trainer(``, a ``train(`` call or definition, epochs or a
-        ``training_step``.
+        ``Trainer(``, a ``train(`` call or definition, epochs, a
+        ``training_step`` or an RL agent's ``learn(``.
     """
     global _LAST
     if _LAST[0] is not source:  # the scans and the walk ask about the same text
