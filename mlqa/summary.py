@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -27,6 +28,8 @@ FIX_COMMANDS = {
 }
 #: Steps whose every finding their fix command removes.
 ALWAYS_FIXABLE = frozenset({"format", "notebooks"})
+_SUBJECT = re.compile(r"^(?:Function|Method|Class|Function/method|Module) `[^`]*`:? ")
+_QUOTED = re.compile(r"`[^`]*`")
 #: Names of the codes no tool names itself.
 NAMES = {"format": "unformatted-file (black)", "NB001": "notebook-not-stripped"}
 
@@ -185,8 +188,8 @@ def names(codes: Sequence[str], findings: Sequence[Finding]) -> dict[str, str]:
 
     Args:
         codes: The codes to name.
-        findings: The findings (a code no tool names is named by its first
-            message).
+        findings: The findings (a code no tool names, such as pydoclint's,
+            is named by its most common message, without the names in it).
 
     Returns:
         A name or one-line summary per code.
@@ -205,10 +208,18 @@ def names(codes: Sequence[str], findings: Sequence[Finding]) -> dict[str, str]:
         for name, error_code in error_codes.items():
             found[f"mypy[{name}]"] = error_code.description
     found.update(NAMES)
-    first: dict[str, str] = {}
+    usual: dict[str, Counter[str]] = {}
     for f in findings:
-        first.setdefault(f.code, f.message)
-    return {code: found.get(code) or first.get(code, "") for code in codes}
+        if f.code in wanted and f.code not in found:
+            usual.setdefault(f.code, Counter())[_generic(f.message)] += 1
+    for code, messages in usual.items():
+        found[code] = messages.most_common(1)[0][0]
+    return {code: found.get(code, "") for code in codes}
+
+
+def _generic(message: str) -> str:
+    """A message without its specifics: the object it names, quoted names."""
+    return _QUOTED.sub("`...`", _SUBJECT.sub("", message, count=1))
 
 
 def _ruff_names() -> dict[str, str]:
