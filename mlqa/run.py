@@ -71,18 +71,6 @@ def run_steps(
     return results
 
 
-def summary_table(results: Sequence[Result]) -> str:
-    """Render the per-step summary table (see :func:`mlqa.summary.steps_table`).
-
-    Args:
-        results: One result per step.
-
-    Returns:
-        The table as plain text.
-    """
-    return summary.steps_table(results)
-
-
 def unique_findings(results: Sequence[Result]) -> None:
     """Keep each finding in the first step that reports it (in place).
 
