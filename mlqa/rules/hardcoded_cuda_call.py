@@ -22,8 +22,14 @@ is in sight: an enclosing `if` whose test is about the device
 `if use_cuda:`) or a conditional expression
 (`model.cuda() if use_cuda else model`). Code whose job is the device is
 not flagged either: a function or class named for it (`def cuda(self)`,
-`class CUDAAccelerator`, `def try_gpu()`). Tests and config files are not
-checked.
+`class CUDAAccelerator`, `def try_gpu()`), nor code after an early exit
+(`if not torch.cuda.is_available(): return` / `raise` / `sys.exit()` /
+`pytest.skip()`), in a multi-GPU branch (`if ddp:`, `if args.distributed:`,
+`if world_size > 1:`), in an `if __name__ == "__main__":` smoke test, or in a
+file that needs a GPU by design (NCCL or `init_distributed_mode` set-up,
+Triton kernels, bitsandbytes, FlashAttention, GPU memory measurements,
+Transformer Engine), where a CPU fallback is impossible. Tests and config
+files are not checked.
 
 ## Why is this bad?
 `.cuda()` fails with "Torch not compiled with CUDA enabled" or "no CUDA GPUs

@@ -30,6 +30,16 @@ enclosing device check. `torch.device("cuda" if torch.cuda.is_available()
 else "cpu")` is fine, and so is a `device` parameter or config field, and
 code in a function or class named for the device (`def gpu(i)`).
 
+Also fine, because no fallback is needed or possible: code after an early
+exit (`if not torch.cuda.is_available(): return`), a multi-GPU branch
+(`if ddp:` ... `device = f"cuda:{ddp_local_rank}"`), one GPU per process
+(`f"cuda:{local_rank}"`, `torch.device("cuda", rank)`), a Lightning/Fabric run
+on several GPUs (`L.Fabric(accelerator="cuda", devices=4)`,
+`strategy="ddp"`), xgboost/lightgbm/catboost (`device="cuda"` falls back to
+the CPU by itself), an `if __name__ == "__main__":` smoke test, a file that
+needs a GPU by design (as in MLQ201), and nanoGPT-style module-level defaults
+above `exec(open("configurator.py").read())`.
+
 ## Why is this bad?
 A hardcoded device makes the code fail wherever that device is missing: on
 a laptop, on CI runners and on machines with a different GPU layout. The

@@ -30,8 +30,14 @@ optim`, `from torch.optim import Adam as A`, `from torch import nn`):
 `torch.optim` optimizers (lr, momentum, betas, eps, weight_decay), learning
 rate schedulers (`StepLR(opt, 30, 0.1)`), `nn.Dropout(0.5)`, `F.dropout(x,
 0.5)`, `DataLoader(ds, 64)`, `clip_grad_norm_(params, 1.0)`, Hugging Face
-warmup schedules, `xgboost.train`/`lightgbm.train` rounds, and sklearn,
-xgboost and lightgbm estimators.
+warmup schedules, `xgboost.train`/`xgboost.cv`/`lightgbm.train`/`lightgbm.cv`
+rounds, `xgb.callback.EarlyStopping(3)`, `lgb.early_stopping(5)`, gradient
+clipping through a wrapper (`accelerator.clip_grad_norm_(params, 0.5)`), and
+sklearn, xgboost and lightgbm estimators. A value passed by position to one
+of the file's own functions whose parameter is named like a run setting
+(`def batchify(data, bsz)` ... `batchify(val_data, 10)`) is flagged too (a
+constant passed there, `batchify(val_data, eval_batch_size)`, under MLQ104).
+Scope and exemptions as in MLQ101 (`mlqa rule MLQ101`).
 
 ## Why is this bad?
 Positional literals are hardcoded hyperparameters that are also hard to read:

@@ -28,16 +28,35 @@ RULE = define(
     Rule(
         "MLQ104",
         "hyperparameter-constant",
-        "Constant in a non-config module used as a hyperparameter (LR = 1e-3 ... lr=LR).",
+        "Constant in a non-config module that is a run setting, by use or by name "
+        "(LR = 1e-3 ... lr=LR; lambda_gp = 10).",
         """## What it does
-Flags the definition of a constant (`LEARNING_RATE = 1e-3`, assigned once, at
-module level or in a function) in a non-config module when it flows into a
-hyperparameter position: a hyperparameter keyword, a known API's positional
-hyperparameter or an epoch/step loop bound. The finding points at the
-constant's definition, where the fix belongs, and names the line using it.
-Constants in files matching `config-paths` (default `config*.py`,
-`configs/**`, `conf/**`) are where hyperparameters belong and are never
-flagged; constants imported from other modules are not followed.
+Flags the definition of a constant in a non-config module that trains (see
+`mlqa rule MLQ101` for the scope) when
+
+* it flows into a hyperparameter position: a hyperparameter keyword, a known
+  API's positional hyperparameter, a parameter of the file's own function
+  named like a setting, or an epoch/step/training loop bound; the message
+  names the line using it; or
+* its name says it is a run setting, however it is used (a tensor shape, a
+  loss weight in arithmetic, `range(NUM_BATCHES)`): `LEARNING_RATE`, `lr`,
+  `peak_lr`, `BATCH_SIZE`, `NUM_EPOCHS`, `MAX_STEPS`, `NUM_BATCHES`,
+  `warmup_steps`, `weight_decay`, `momentum`, `betas`, `*dropout`, `clip`,
+  `grad_clip`, `GRADIENT_ACCUMULATE_EVERY`, `lambda_gp`, `DECORR_LOSS_WEIGHT`,
+  `kl_coef`, `gamma`, `patience`, `n_estimators`, `num_leaves`, `max_depth`.
+
+A constant is a name every binding of which assigns a literal: `EPOCHS = 10`,
+`NUM_BATCHES = int(1e5)`, `BATCH_SIZE = 256 if torch.cuda.is_available()
+else 64`, or `num_epochs = 100` assigned again later (each assignment is
+reported). A name also changed otherwise (`+=`, a loop variable, a
+parameter) is not a constant. Not flagged: zeros (`DROPOUT = 0.0`), a batch
+size of one, validation/test batch sizes by name (`VAL_BATCH_SIZE`), class
+attributes, a dropout inside a model class, and nanoGPT-style module-level
+defaults above `exec(open("configurator.py").read())`, which reads the
+command line and config files into them. Constants in files matching
+`config-paths` (default `config*.py`, `configs/**`, `conf/**`) are where
+hyperparameters belong and are never flagged; constants imported from other
+modules are not followed.
 
 ## Why is this bad?
 Naming a literal does not make it configurable: `LEARNING_RATE = 1e-3` at the
@@ -48,6 +67,7 @@ still missing from the run's logged config.
 ```python
 LEARNING_RATE = 1e-3
 EPOCHS = 10
+lambda_gp = 10.0  # a loss weight, used as lambda_gp * gradient_penalty
 
 optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
 for epoch in range(EPOCHS):
