@@ -42,7 +42,7 @@ from typing import NamedTuple
 #: Cell magics whose body is still Python (IPython transforms and runs it).
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit"})
 #: A superset of the text IPython's token transforms act on (a fast path).
-_MAYBE_SPECIAL = re.compile(r"^[ \t]*[%!?,;/]|\?|=[\s\\]*[%!]", re.MULTILINE)
+_MAYBE_SPECIAL = re.compile(r"^[ \t]*[%!?,;/]|\?[ \t]*$|=[\s\\]*[%!]", re.MULTILINE)
 _PS1 = re.compile(r"^\s*>>>")
 _CLASSIC = (re.compile(r"^\s*>>>[ \t]?"), re.compile(r"^\s*\.\.\.[ \t]?"))
 _IPYTHON_PROMPT = re.compile(r"^(((\[nav\]|\[ins\])? )?In \[\d+\]: |\s*\.{3,}: ?)")
@@ -103,6 +103,8 @@ def _triple_quoted(lines: list[str]) -> list[bool]:
 
 def _doctest_prompts(lines: list[str]) -> list[str]:
     """Strip ``>>>``/``...`` prompts and dedent what was stripped, as IPython does."""
+    if not any(">>>" in line for line in lines):  # fast path: no prompt at all
+        return lines
     inside = _triple_quoted(lines)
     if not any(
         not q and _PS1.match(line) for line, q in zip(lines, inside, strict=True)
@@ -140,13 +142,15 @@ def _ipython_prompts(lines: list[str]) -> list[str]:
     return lines
 
 
+def _dedent(lines: list[str]) -> list[str]:
+    if lines[0][:1] not in (" ", "\t"):  # the first line is not blank: no margin
+        return lines
+    return dedent("".join(lines)).splitlines(keepends=True)
+
+
 def _cleanup(lines: list[str]) -> list[str]:
     """IPython's cleanup transforms after the leading blank lines (dedent, prompts)."""
-    for step in (
-        lambda ls: dedent("".join(ls)).splitlines(keepends=True),
-        _doctest_prompts,
-        _ipython_prompts,
-    ):
+    for step in (_dedent, _doctest_prompts, _ipython_prompts):
         new = step(lines)
         if len(new) == len(lines):  # always, barring exotic line separators
             lines = new
