@@ -28,6 +28,7 @@ VERSION = 1
 #: about them (a licence header added on top must not make them new).
 FILE_CODES = frozenset({"format", "D100", "D104"})
 _NUMBER_AFTER_LINE = re.compile(r"\b(line|lines) \d+", re.IGNORECASE)
+_CELL = re.compile(r"^\[cell \d+, line \d+\] ")
 _SPACE = re.compile(r"\s+")
 
 
@@ -63,8 +64,9 @@ def normalise(text: str) -> str:
     """Normalise a line or message for fingerprinting.
 
     Whitespace runs become one space (re-indenting a block keeps its
-    findings) and numbers after "line" become ``N`` (mypy's "defined on
-    line 12" survives a shift).
+    findings), numbers after "line" become ``N`` (mypy's "defined on
+    line 12" survives a shift) and a notebook finding's ``[cell N, line M]``
+    goes (a cell inserted above keeps it).
 
     Args:
         text: The text.
@@ -72,6 +74,7 @@ def normalise(text: str) -> str:
     Returns:
         The normalised text.
     """
+    text = _CELL.sub("", text.strip())
     return _SPACE.sub(" ", _NUMBER_AFTER_LINE.sub(r"\1 N", text)).strip()
 
 
@@ -121,9 +124,9 @@ def keys(findings: Iterable[Finding], root: Path) -> list[tuple[Key, Finding]]:
     lines = _Lines()
     out = []
     for f in findings:
-        whole = (
-            f.code in FILE_CODES or f.code.startswith("NB") or f.path.endswith(".ipynb")
-        )  # notebook lines are JSON, not the cell's source: the message says where
+        # A notebook finding's line is the .ipynb line holding the cell's
+        # source line (JSON-escaped): its text fingerprints as well.
+        whole = f.code in FILE_CODES or f.code.startswith("NB")
         text = "" if whole else lines.get(f.path, f.line)
         key = Key(relative(Path(f.path), root), f.code, fingerprint(text, f.message))
         out.append((key, f))

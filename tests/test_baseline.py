@@ -195,3 +195,30 @@ def test_fingerprint_ignores_whitespace_and_line_numbers() -> None:
     b = baseline.fingerprint("x = f(1)", 'Name "x" already defined on line 40')
     c = baseline.fingerprint("x = f(2)", 'Name "x" already defined on line 12')
     assert a == b and a != c
+
+
+def notebook(*sources: str) -> str:
+    """A minimal nbformat 4 notebook with one code cell per source."""
+    cells = [
+        {"cell_type": "code", "execution_count": None, "id": f"c{i}",
+         "metadata": {}, "outputs": [], "source": source.splitlines(True)}
+        for i, source in enumerate(sources)
+    ]  # fmt: skip
+    doc = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def test_notebook_findings_survive_a_cell_inserted_above(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "nb.ipynb").write_text(notebook("import os\nx = 1\n", "import sys\n"))
+    before = findings_of(tmp_path, capsys)
+    assert any(str(f["message"]).startswith("[cell 1, line 1]") for f in before)
+    file = tmp_path / "baseline.json"
+    assert run.main([str(tmp_path), "--baseline", str(file), *FAST]) == 0
+    (tmp_path / "nb.ipynb").write_text(
+        notebook("# a new first cell\ny = 2\n", "import os\nx = 1\n", "import sys\n")
+    )
+    after = findings_of(tmp_path, capsys)
+    assert any(str(f["message"]).startswith("[cell 2, line 1]") for f in after)
+    assert run.main([str(tmp_path), "--baseline", str(file), *FAST]) == 0
