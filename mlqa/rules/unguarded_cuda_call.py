@@ -38,9 +38,10 @@ about the device), an earlier `if not torch.cuda.is_available(): return`
 (or `raise`, `sys.exit()`, `pytest.skip()`) or `assert
 torch.cuda.is_available()`, a `try` that handles the failure, a conditional
 expression, a function or class named for the device (`def sync_cuda()`),
-or multi-process GPU code (`if ddp:`, `def setup(rank, world_size)`,
-`torch.cuda.set_device(local_rank)`), which needs a GPU per process by
-design. Calls that quietly do nothing without CUDA are not flagged:
+or code that needs a GPU by design: multi-process GPU code (`if ddp:`,
+`def setup(rank, world_size)`, `torch.cuda.set_device(local_rank)`),
+GPU-only kernel paths (`if self.flash:`, fp8, triton), and a function (or
+script) that already calls `.cuda()`, where MLQ201 reports the cause once. Calls that quietly do nothing without CUDA are not flagged:
 `torch.cuda.empty_cache()`, `memory_allocated()`, `max_memory_allocated()`,
 `manual_seed()`, `device_count()`, `is_available()`, `torch.cuda.amp`, and
 `torch.backends.cudnn` settings. Tests and config files are not checked.
@@ -123,8 +124,19 @@ RAISES_WITHOUT_CUDA = frozenset(
 )
 #: ``cuda.<name>(``: where a candidate call is, in one pass over the text.
 _CALL_TEXT = re.compile(r"cuda\.(?:" + trie_regex(sorted(RAISES_WITHOUT_CUDA)) + r")\(")
-#: Words of multi-process GPU code (one process per GPU, by design).
-_DISTRIBUTED = ("ddp", "distributed", "rank", "world_size", "nccl", "fsdp")
+#: Words of code that needs a GPU by design: multi-process GPU training (one
+#: process per GPU) and GPU-only kernels (flash attention, fp8, triton).
+_DISTRIBUTED = (
+    "ddp",
+    "distributed",
+    "rank",
+    "world_size",
+    "nccl",
+    "fsdp",
+    "flash",
+    "fp8",
+    "triton",
+)
 _HANDLED = frozenset(
     {"Exception", "BaseException", "RuntimeError", "AssertionError", "AttributeError"}
 )
@@ -248,14 +260,36 @@ def _guards(parent: ast.AST, child: ast.AST) -> bool:
     return False
 
 
-def _guarded(tree: ast.Module, node: ast.AST) -> bool:
+def _hardcodes_cuda(ctx: FileContext, scope: ast.AST | None) -> bool:
+    """Whether the enclosing function (or the script) already calls ``.cuda(``.
+
+    Such code runs only on a GPU by design, and MLQ201 reports the cause.
+    """
+    if scope is not None:
+        spans: list[ast.AST] = [scope]
+    else:  # the script's own statements, not its functions and classes
+        defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        spans = [stmt for stmt in ctx.tree.body if not isinstance(stmt, defs)]
+    for span in spans:
+        first = getattr(span, "lineno", 1)
+        last = getattr(span, "end_lineno", None) or first
+        if any(".cuda(" in line for line in ctx.lines[first - 1 : last]):
+            return True
+    return False
+
+
+def _guarded(ctx: FileContext, node: ast.AST) -> bool:
     """Whether an enclosing block guards the call (beyond the walker's state)."""
     child = node
-    for parent in reversed(_ancestors(tree, node) or []):
+    ancestors = _ancestors(ctx.tree, node) or []
+    for parent in reversed(ancestors):
         if _guards(parent, child):
             return True
         child = parent
-    return False
+    functions = [
+        a for a in ancestors if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    return _hardcodes_cuda(ctx, functions[-1] if functions else None)
 
 
 def scan_cuda_api(source: str, options: Options, starts: list[int]) -> None:
@@ -299,7 +333,7 @@ def check_cuda_api_call(ctx: FileContext, node: ast.Call, state: State) -> None:
         return
     if short == "set_device" and any(_distributed(arg) for arg in node.args):
         return  # one process per GPU: torch.cuda.set_device(local_rank)
-    if _guarded(ctx.tree, node):
+    if _guarded(ctx, node):
         return
     ctx.report(
         node,
