@@ -237,6 +237,19 @@ def _guards(parent: ast.AST, child: ast.AST) -> bool:
     """Whether ``parent`` guards its ``child`` (the node on the way to the call)."""
     if isinstance(parent, (ast.If, ast.While)) and child is not parent.test:
         return mentions_device(parent.test) or _distributed(parent.test)
+    if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.And):
+        # ``torch.cuda.is_available() and torch.cuda.get_device_capability() ...``
+        for value in parent.values:
+            if value is child:
+                break
+            if mentions_device(value) or _distributed(value):
+                return True
+    if (
+        isinstance(parent, (ast.For, ast.AsyncFor))
+        and child is not parent.iter
+        and "device_count" in ast.unparse(parent.iter)
+    ):
+        return True  # for i in range(torch.cuda.device_count()): no GPU, no loop
     if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         if any(w in parent.name.lower() for w in _DISTRIBUTED):
             return True

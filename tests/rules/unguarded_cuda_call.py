@@ -40,6 +40,9 @@ if device.type == "cuda":
     torch.cuda.synchronize()
     print(torch.cuda.memory_summary())
 peak = torch.cuda.max_memory_reserved() if use_cuda else 0
+tma = torch.cuda.is_available() and torch.cuda.get_device_capability() >= (9, 0)
+for i in range(torch.cuda.device_count()):
+    print(torch.cuda.get_device_properties(i))
 name = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
 
 
