@@ -109,7 +109,11 @@ def scan_own_calls(source: str, options: Options, starts: list[int]) -> None:
     index = -1 if source.startswith("def ") else source.find("\ndef ")
     while True:
         end = source.find("(", index + 5, index + 85)
-        if end != -1 and (index != -1 or source.startswith("def ")):
+        if (
+            end != -1
+            and (index != -1 or source.startswith("def "))
+            and source[index + 5 : index + 6] != "_"  # private helpers are exempt
+        ):
             # Only functions with a parameter named like a run setting.
             close = source.find(")", end, end + 2000)
             params = _IDENTIFIER.findall(source, end, close if close != -1 else end)

@@ -205,6 +205,11 @@ def check_named_setting(
         and value.value == 1
     ):
         return  # a zero switches the feature off; a batch of one is by design
+    if state.scopes:
+        args = state.scopes[-1].args
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        if any(a.arg == target.id for a in params):
+            return  # a parameter reassigned: not a constant
     scope = ctx.scope(state.scopes[-1]) if state.scopes else ctx.scope(ctx.tree)
     if not state.scopes and node.lineno < ctx.config_line:
         return
