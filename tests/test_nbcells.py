@@ -321,3 +321,24 @@ def test_nbformat_3_worksheets() -> None:
     (cell,) = code_cells(text, "old.ipynb")
     assert cell.number == 2 and cell.source == "import torch\nx = g(lr=0.1)"
     assert '"x = g(lr=0.1)"' in text.splitlines()[cell.file_line(2) - 1]
+
+
+@pytest.mark.parametrize(
+    ("cell", "reported"),
+    [
+        ("# Exercise: fix this cell\ndef broken(:\n    pass", True),
+        ("# Exercise: fix this cell  # noqa: NB100\ndef broken(:\n    pass", False),
+        ("# Exercise\ndef broken(:  # noqa\n    pass", False),
+        ("# Exercise\ndef broken(:  # noqa: MLQ101\n    pass", True),
+    ],
+)
+def test_noqa_silences_a_broken_teaching_cell(
+    tmp_path: Path, cell: str, reported: bool
+) -> None:
+    from mlqa.check.analysis import analyze
+    from mlqa.rules.context import Options
+
+    path = _write(tmp_path, [cell, "import torch\nopt = torch.optim.SGD(p, lr=0.1)"])
+    findings, errors = analyze(path.read_bytes(), "nb.ipynb", True, Options())
+    assert errors == []
+    assert [f[2] for f in findings] == (["NB100"] if reported else []) + ["MLQ101"]

@@ -12,7 +12,8 @@ and their column the column in that source line, so an editor or a GitHub
 annotation lands on the offending code. A code cell that is not valid Python
 even after IPython's transforms is one :data:`SYNTAX_ERROR` finding; the
 other cells are still checked (a teaching notebook may hold a broken cell on
-purpose). A ``.py`` file that does not parse stays an error.
+purpose: ``# noqa: NB100`` on the cell's first line or on the reported line
+silences it). A ``.py`` file that does not parse stays an error.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from mlqa.diagnostics import InputError, decode_source
 from mlqa.rules.context import Options, RawFinding
-from mlqa.rules.engine import analyze_source, analyze_tree, parse
+from mlqa.rules.engine import analyze_source, analyze_tree, parse, suppressed
 
 if TYPE_CHECKING:
     from mlqa.notebooks.cells import Cell
@@ -51,6 +52,13 @@ def _analyze_notebook(text: str, path: str, options: Options) -> FileResult:
             parse(cell.source, path, top_level_await=True)
         except SyntaxError as exc:
             line = exc.lineno or 1
+            lines = cell.source.split("\n")
+            if any(  # a noqa comment for NB100 on the reported or the first line
+                suppressed(lines[n - 1], SYNTAX_ERROR)
+                for n in {1, line}
+                if 0 < n <= len(lines)
+            ):
+                continue
             findings.append(
                 (
                     cell.file_line(line),
