@@ -80,7 +80,8 @@ def test_formats(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     data = json.loads(out)
     assert {d["code"] for d in data} == {"MLQ101", "MLQ103", "MLQ201"}
-    assert set(data[0]) == {"path", "line", "column", "code", "message"}
+    assert set(data[0]) == {"path", "line", "column", "code", "message", "fixable"}
+    assert not any(d["fixable"] for d in data)  # the rules never rewrite files
     _, out, _ = run(capsys, "--format", "github", "--no-cache")
     assert out.startswith("::error file=train.py,line=4,col=24,title=MLQ201::MLQ201 ")
     _, out, _ = run(capsys, "--format", "sarif", "--no-cache")
