@@ -342,3 +342,32 @@ def test_noqa_silences_a_broken_teaching_cell(
     findings, errors = analyze(path.read_bytes(), "nb.ipynb", True, Options())
     assert errors == []
     assert [f[2] for f in findings] == (["NB100"] if reported else []) + ["MLQ101"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "codes", "exit_code"),
+    [
+        ([], ["NB100", "MLQ101"], 1),
+        (["--ignore", "NB100"], ["MLQ101"], 1),
+        (["--select", "NB100"], ["NB100"], 1),
+        (["--select", "MLQ1"], ["MLQ101"], 1),
+        (["--ignore", "NB,MLQ"], [], 0),
+    ],
+)
+def test_nb100_is_selected_like_a_rule(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    codes: list[str],
+    exit_code: int,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    monkeypatch.chdir(tmp_path)
+    _write(
+        tmp_path,
+        ["def broken(:\n    pass", "import torch\nopt = torch.optim.SGD(p, lr=0.1)"],
+    )
+    assert main(["--no-cache", *argv, "nb.ipynb"]) == exit_code
+    out, err = capsys.readouterr()
+    assert [row.split()[1] for row in out.splitlines()] == codes and err == ""

@@ -21,7 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from mlqa.check.analysis import FileResult, Task, analyze, analyze_task
+from mlqa.check.analysis import (
+    SYNTAX_ERROR,
+    FileResult,
+    Task,
+    analyze,
+    analyze_task,
+)
 from mlqa.config import Config, load
 from mlqa.diagnostics import (
     EXIT_CLEAN,
@@ -102,7 +108,7 @@ def select_rules(config: Config) -> RuleSelection:
     Raises:
         ValueError: For a code or prefix that matches no rule.
     """
-    codes = list(all_rules())
+    codes = [*all_rules(), SYNTAX_ERROR]  # NB100: a notebook cell that is not Python
     chosen = expand(list(config.get("select")) or ["ALL"], codes)
     chosen -= expand(list(config.get("ignore")), codes)
     per_file = {
@@ -288,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = EXIT_FINDINGS if result.findings else EXIT_CLEAN
     else:
         summaries = {c: r.summary for c, r in all_rules().items() if c in codes}
+        summaries[SYNTAX_ERROR] = "Notebook code cell that is not valid Python."
         status = emit(result.findings, args.format, rules=summaries)
     if result.errors:
         return EXIT_ERROR

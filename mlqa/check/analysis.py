@@ -13,7 +13,7 @@ annotation lands on the offending code. A code cell that is not valid Python
 even after IPython's transforms is one :data:`SYNTAX_ERROR` finding; the
 other cells are still checked (a teaching notebook may hold a broken cell on
 purpose: ``# noqa: NB100`` on the cell's first line or on the reported line
-silences it). A ``.py`` file that does not parse stays an error.
+silences it, and ``select``/``ignore`` take ``NB100`` like a rule code). A ``.py`` file that does not parse stays an error.
 """
 
 from __future__ import annotations
@@ -47,13 +47,14 @@ def _analyze_notebook(text: str, path: str, options: Options) -> FileResult:
 
     findings: list[RawFinding] = []
     good = []
+    report = options.codes is None or SYNTAX_ERROR in options.codes
     for cell in code_cells(text, path):
         try:
             parse(cell.source, path, top_level_await=True)
         except SyntaxError as exc:
             line = exc.lineno or 1
             lines = cell.source.split("\n")
-            if any(  # a noqa comment for NB100 on the reported or the first line
+            if not report or any(  # a noqa comment on the reported or first line
                 suppressed(lines[n - 1], SYNTAX_ERROR)
                 for n in {1, line}
                 if 0 < n <= len(lines)
