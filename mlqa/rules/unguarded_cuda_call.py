@@ -37,11 +37,14 @@ memory-snapshot helpers, unless a guard is in sight: an enclosing
 about the device), an earlier `if not torch.cuda.is_available(): return`
 (or `raise`, `sys.exit()`, `pytest.skip()`) or `assert
 torch.cuda.is_available()`, a `try` that handles the failure, a conditional
-expression, a function or class named for the device (`def sync_cuda()`),
-or code that needs a GPU by design: multi-process GPU code (`if ddp:`,
-`def setup(rank, world_size)`, `torch.cuda.set_device(local_rank)`),
-GPU-only kernel paths (`if self.flash:`, fp8, triton), and a function (or
-script) that already calls `.cuda()`, where MLQ201 reports the cause once. Calls that quietly do nothing without CUDA are not flagged:
+expression, `torch.cuda.is_available() and ...`, a loop over
+`range(torch.cuda.device_count())`, a function or class named for the device
+(`def sync_cuda()`), or code that needs a GPU by design: multi-process GPU
+code (`if ddp:`, `def setup(rank, world_size)`,
+`torch.cuda.set_device(local_rank)`), GPU-only kernel paths
+(`if self.flash:`, fp8, triton), and a function (or script) that already
+calls `.cuda()`, where MLQ201 reports the cause once. Calls that quietly do
+nothing without CUDA are not flagged:
 `torch.cuda.empty_cache()`, `memory_allocated()`, `max_memory_allocated()`,
 `manual_seed()`, `device_count()`, `is_available()`, `torch.cuda.amp`, and
 `torch.backends.cudnn` settings. Tests and config files are not checked.
