@@ -319,15 +319,15 @@ def scan_cuda_api(source: str, options: Options, starts: list[int]) -> None:
     if "cuda" not in source:
         return
     starts.extend(match.start() for match in _CALL_TEXT.finditer(source))
-    if "import" not in source:
-        return
-    for group in _IMPORTED.findall(source):  # from torch.cuda import synchronize as s
-        for item in "".join(group).split(","):
-            alias = item.split()[-1] if item.split() else ""
-            if alias:
-                find_all(source, alias + "(", starts)
-    for alias in _MODULE_ALIAS.findall(source):  # import torch.cuda as tc
-        find_all(source, alias + ".", starts)
+    if "from torch.cuda" in source:  # from torch.cuda import synchronize as s
+        for group in _IMPORTED.findall(source):
+            for item in "".join(group).split(","):
+                alias = item.split()[-1] if item.split() else ""
+                if alias:
+                    find_all(source, alias + "(", starts)
+    if "cuda as" in source:  # import torch.cuda as tc
+        for alias in _MODULE_ALIAS.findall(source):
+            find_all(source, alias + ".", starts)
 
 
 @register(ast.Call, rules=(RULE,), scan=scan_cuda_api)
