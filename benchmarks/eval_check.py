@@ -7,6 +7,9 @@ counts per rule; the findings go to ``benchmarks/data/eval/<name>.txt`` for
 reading. The results of the last hand-check are in the closing note of the
 issue (and in the report of the session that wrote this).
 
+The hand-labelled evaluation (precision per rule and kind of code, recall on
+files read in full, before/after) is ``benchmarks/eval_rules.py``.
+
 Run: ``python benchmarks/eval_check.py [PACKAGE ...]``.
 """
 
