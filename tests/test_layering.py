@@ -276,3 +276,22 @@ def test_pydoclint_exclude_and_baseline_as_pydoclint_reads_them(
     line = text.index("def new(a: int, b: int) -> int:") + 1
     assert out and all(o.startswith(f"a.py:{line}:1: DOC") for o in out), out
     assert any("DOC101 Function `new`" in o for o in out), out
+
+
+def test_full_user_selection_gives_what_ruff_itself_gives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pyproject = PROJECT + (
+        "[tool.ruff]\nline-length = 60\n[tool.ruff.lint]\nselect = ['E', 'F', 'B']\n"
+        "ignore = ['E501', 'B007']\n[tool.ruff.lint.per-file-ignores]\n"
+        "'sub/*' = ['F401']\n"
+    )
+    files = {"a.py": SOURCE + "import os\n", "sub/b.py": "import os\n" + SOURCE}
+    ours = codes(tmp_path, pyproject, capsys, monkeypatch, files, ("a.py", "sub"))
+    bare = subprocess.run(
+        [str(Path(sys.executable).parent / "ruff"), "check", "--no-cache",
+         "--output-format=json", "a.py", "sub"], cwd=tmp_path, capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    theirs = sorted({item["code"] for item in json.loads(bare.stdout)})
+    assert ours == theirs == ["E402", "F401"]

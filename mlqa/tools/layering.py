@@ -162,24 +162,21 @@ def toml_value(value: object) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
-def overrides(settings: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Turn settings into ruff's ``--config "key = value"`` overrides, one per key.
+def overrides(settings: Mapping[str, Any]) -> list[str]:
+    """Turn settings into ruff's ``--config "key = value"`` overrides.
+
+    One override per top-level key; a section of RUFF_SECTIONS is one inline
+    table (``lint = {select = [...], ignore = [...]}``): ruff merges it key by
+    key over the preset's section, and within one override ``select`` and
+    ``ignore`` apply in ruff's order (across separate overrides they do not).
 
     Args:
         settings: Settings nested as in a ``ruff.toml``.
-        prefix: The dotted section they sit in.
 
     Returns:
-        The ``key = value`` strings; the sections of RUFF_SECTIONS are walked
-        key by key, any other table is one value.
+        The ``key = value`` strings.
     """
-    out = []
-    for key, value in settings.items():
-        if not prefix and key in RUFF_SECTIONS and isinstance(value, dict):
-            out += overrides(value, f"{key}.")
-        else:
-            out.append(f"{prefix}{toml_key(key)} = {toml_value(value)}")
-    return out
+    return [f"{toml_key(key)} = {toml_value(value)}" for key, value in settings.items()]
 
 
 def ruff_options(config: Config) -> list[str]:
