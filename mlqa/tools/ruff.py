@@ -150,7 +150,8 @@ def run_ruff(
                     kind, message = f"{prefix}] {kind}", rest
                 result.errors.append(InputError(path, f"{kind}: {message}", row, col))
             continue
-        result.findings.append(Finding(path, row, col, str(code), message))
+        fixable = (item.get("fix") or {}).get("applicability") == "safe"
+        result.findings.append(Finding(path, row, col, str(code), message, fixable))
     return result
 
 
