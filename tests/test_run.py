@@ -223,9 +223,14 @@ def test_summary_counts_and_fix_commands_on_demo(
     for code in ("MLQ101", "MLQ201", "DOC101"):
         assert rows[code][2:] == ["0", ""]  # nothing fixes those automatically
     total = out.splitlines()[-1]
-    assert total.startswith(f"Found {sum(expected.values())} findings (2 fixable: ")
-    commands = re.findall(r"`(mlqa [^`]+)` fixes 1", total)
+    fixable = sum(int(row[2]) for row in rows.values())
+    assert fixable == 1 + 1 + int(rows["I001"][2]) + int(rows["F401"][2])
+    assert total.startswith(
+        f"Found {sum(expected.values())} findings ({fixable} fixable: "
+    )
+    commands = re.findall(r"`(mlqa (?:format|strip) [^`]+)` fixes 1", total)
     assert commands == [f"mlqa format {demo_copy}", f"mlqa strip {demo_copy}"]
+    assert f"`mlqa lint --fix {demo_copy}` fixes" in total
     # The suggested commands really remove what they claim to fix.
     for command in commands:
         subprocess.run([sys.executable, "-m", *command.split()], check=False)
@@ -234,11 +239,6 @@ def test_summary_counts_and_fix_commands_on_demo(
     assert after["MLQ101"] == expected["MLQ101"]
 
 
-@pytest.mark.xfail(
-    "fixable" not in Path(ruff.__file__).read_text(),
-    reason="needs mlqa/tools/ruff.py to set Finding.fixable from ruff's JSON",
-    strict=True,
-)
 def test_lint_fixable_counts_match_ruff(
     demo_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
