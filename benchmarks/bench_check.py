@@ -135,6 +135,14 @@ def timed(cmd: list[str], repeat: int, cwd: Path | None = None) -> Timing:
 
     CPU time (user + system of the child) is reported beside wall time: on a
     shared machine wall time also measures waiting for a core.
+
+    Args:
+        cmd: The command line.
+        repeat: How many timed runs.
+        cwd: The working directory (default: the current one).
+
+    Returns:
+        The median wall time and the minimum CPU time.
     """
     subprocess.run(cmd, cwd=cwd, capture_output=True, env=ENV)
     walls, cpus = [], []

@@ -42,7 +42,9 @@ def once(checkout: Path, project: str, skip: list[str]) -> tuple[float, int]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("projects", nargs="*", default=[str(ROOT / "examples/demo-project")])
+    ap.add_argument(
+        "projects", nargs="*", default=[str(ROOT / "examples/demo-project")]
+    )
     ap.add_argument("--before", type=Path, required=True, help="older mlqa checkout")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip", action="append", default=[])

@@ -139,8 +139,14 @@ def run_tool(
 ) -> tuple[float, float, Path]:
     """Copy the files to a fresh directory and strip them all in one process.
 
-    Returns the wall time, the CPU time (user + system, the process and its
-    children: a steadier figure on a busy machine) and the directory.
+    Args:
+        command: The stripper's command line, without the file names.
+        files: The notebooks to copy and strip.
+        workdir: Where the fresh directory is made.
+
+    Returns:
+        The wall time, the CPU time (user + system, the process and its
+        children: a steadier figure on a busy machine) and the directory.
     """
     target = Path(tempfile.mkdtemp(dir=workdir))
     for path in files:

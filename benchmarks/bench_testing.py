@@ -152,7 +152,8 @@ def pairs(
 
     def bare_overfit() -> object:
         # the same loop, on a fresh copy each time so every run starts untrained
-        return bare_train_steps(copy.deepcopy(model), x, y, n_overfit, 1e-2)
+        lr = 1e-2  # noqa: MLQ104
+        return bare_train_steps(copy.deepcopy(model), x, y, n_overfit, lr)
 
     def bare_independent() -> object:
         model.eval()
@@ -171,14 +172,15 @@ def pairs(
 
     def bare_deterministic() -> object:
         runs = []
-        for _ in range(2):
+        for _ in range(2):  # noqa: MLQ103
             torch.manual_seed(0)
-            runs.append(bare_train_steps(copy.deepcopy(model), x, y, 3, 1e-3))
+            steps, lr = 3, 1e-3
+            runs.append(bare_train_steps(copy.deepcopy(model), x, y, steps, lr))
         return runs
 
     def bare_parity() -> object:
         outs = []
-        for _ in range(2):
+        for _ in range(2):  # noqa: MLQ103
             model.zero_grad(set_to_none=True)
             out = model(x)
             out.sum().backward()

@@ -4,7 +4,8 @@ black reads its settings as ``black`` does: ``[tool.black]`` (line length,
 target versions inferred from ``requires-python`` when unset, ``include``,
 ``exclude``, ``extend-exclude``, ``force-exclude``); with no table, black's
 defaults are mlqa's preset. Notebooks are formatted cell by cell with black's
-own Jupyter support (the ``jupyter`` extra); a notebook that was in
+own Jupyter support (the ``jupyter`` extra; without it notebooks are
+skipped with one notice, as black skips them); a notebook that was in
 nbstripout's canonical layout stays in it. Files black has already seen
 unchanged are skipped through black's own cache, as ``black`` itself does.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib import metadata
@@ -39,6 +41,11 @@ _POSITION = re.compile(r":\s*(\d+):(\d+)\b")
 JUPYTER_HINT = (
     "cannot format notebooks: black's Jupyter support is not installed "
     "(pip install 'mlqa-toolkit[jupyter]')"
+)
+#: Said once on stderr when notebooks are skipped for that reason, as black does.
+JUPYTER_SKIPPED = (
+    "mlqa format: skipped {count} notebook(s): black's Jupyter support is not "
+    "installed (pip install 'mlqa-toolkit[jupyter]')"
 )
 
 
@@ -298,6 +305,23 @@ def _format_job(
 PARALLEL_THRESHOLD = 8
 
 
+def _without_notebooks_black_cannot_read(files: list[Path]) -> list[Path]:
+    """Drop notebooks, with one notice, when black's Jupyter support is missing.
+
+    black itself skips them with a warning then (exit 0): a plain install
+    without the ``jupyter`` extra is not a broken project.
+    """
+    notebooks = [path for path in files if path.suffix == ".ipynb"]
+    if not notebooks:
+        return files
+    from black.handle_ipynb_magics import jupyter_dependencies_are_installed
+
+    if jupyter_dependencies_are_installed(warn=False):
+        return files
+    print(JUPYTER_SKIPPED.format(count=len(notebooks)), file=sys.stderr)
+    return [path for path in files if path.suffix != ".ipynb"]
+
+
 def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """Run black over files, in parallel when there are many.
 
@@ -314,6 +338,7 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         files = excluded(files, config)
     except InputError as exc:
         return Result(NAME, errors=[exc])
+    files = _without_notebooks_black_cannot_read(files)
     result = Result(NAME, files=len(files))
     cache = Cache.read(mode)
     todo, _ = cache.filtered_cached(files)
