@@ -390,7 +390,9 @@ HEADER = (
 @pytest.mark.filterwarnings(
     "ignore::SyntaxWarning"
 )  # hypothesmith compiles its programs
-@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+# examples: the Hypothesis profile's (tests/conftest.py: 20 in the inner loop,
+# 100 with --hypothesis-profile=ci)
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
 @given(hypothesmith.from_grammar())
 def test_fuzz_grammar_programs_never_crash(source: str) -> None:
     for text in (source, HEADER + source):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -192,9 +193,12 @@ print(Plain().b)
 
 
 @pytest.fixture(scope="module")
-def checked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def checked(
+    tmp_path_factory: pytest.TempPathFactory, torch_mypy_cache: Path
+) -> dict[str, object]:
     """Run ``mlqa types`` once over all three files (one shared mypy cache)."""
     root = tmp_path_factory.mktemp("plugin")
+    shutil.copytree(torch_mypy_cache, root / ".mypy_cache")  # torch analysed once
     (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     for name, text in (("idioms", IDIOMS), ("probes", PROBES), ("wrong", WRONG)):
         (root / f"{name}.py").write_text(text)

@@ -8,6 +8,7 @@ absent) is covered end to end in test_precommit.py.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -63,8 +64,9 @@ def f(a: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory, torch_mypy_cache: Path) -> Path:
     root = tmp_path_factory.mktemp("typed")
+    shutil.copytree(torch_mypy_cache, root / ".mypy_cache")  # torch analysed once
     (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     (root / "train.py").write_text(IDIOMATIC)
     (root / "wrong.py").write_text(WRONG)
@@ -84,7 +86,16 @@ def test_idiomatic_torch_is_clean(
     code, items = run(project, capsys, "train.py")
     assert items == []
     assert code == 0
-    assert (project / ".mypy_cache").is_dir()  # the cache persists in the project
+
+
+def test_cache_lives_in_the_project(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "small.py").write_text("def f(a: int) -> int:\n    return a\n")
+    code, items = run(tmp_path, capsys, "small.py")
+    assert (code, items) == (0, [])
+    assert (tmp_path / ".mypy_cache" / "CACHEDIR.TAG").is_file()
 
 
 def test_real_torch_types_catch_errors(
