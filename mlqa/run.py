@@ -21,6 +21,7 @@ from typing import IO
 from mlqa import baseline as baseline_mod
 from mlqa import config as config_mod
 from mlqa import summary
+from mlqa.cliargs import new_parser
 from mlqa.diagnostics import (
     EXIT_CLEAN,
     EXIT_ERROR,
@@ -164,10 +165,7 @@ def parser() -> argparse.ArgumentParser:
     Returns:
         The parser.
     """
-    ap = argparse.ArgumentParser(
-        prog="mlqa run",
-        description="Run the whole mlqa suite in check mode over a repo.",
-    )
+    ap = new_parser("mlqa run", "Run the whole mlqa suite in check mode over a repo.")
     ap.add_argument(
         "path", nargs="?", default=".", help="the repo or directory (default: .)"
     )

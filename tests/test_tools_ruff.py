@@ -121,3 +121,48 @@ def test_notebook_syntax_error_is_one_line_with_its_cell(
     assert lint.main(["n.ipynb"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "[cell 3, line 1] syntax error" in err[0], err
+
+
+def test_unreadable_files_are_one_error_each_beside_the_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In check mode ruff runs while mlqa decodes the sources; what ruff says
+    # about an unreadable file gives way to mlqa's one line for it.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "good.py").write_text("import os\n")
+    (tmp_path / "nul.py").write_bytes(b"import sys\nx = '\x00'\n")
+    (tmp_path / "syn.py").write_bytes(b"import sys\ndef f(:\n")
+    monkeypatch.chdir(tmp_path)
+    for args in (["."], ["--fix", "."]):
+        assert lint.main(args) == 2, args
+        out, err = capsys.readouterr()
+        lines = err.splitlines()
+        assert len(lines) == 2, err
+        assert lines[0] == "nul.py:2:1: binary file (contains NUL bytes)"
+        assert lines[1].startswith("syn.py:2:7: syntax error"), err
+        assert "nul.py" not in out and "syn.py" not in out, out
+        if args == ["."]:
+            assert out.splitlines() == ["good.py:1:8: F401 `os` imported but unused"]
+    assert (tmp_path / "good.py").read_text() == ""  # fixed
+    assert (tmp_path / "nul.py").read_bytes() == b"import sys\nx = '\x00'\n"
+    assert (tmp_path / "syn.py").read_bytes() == b"import sys\ndef f(:\n"
+
+
+def test_paths_fixability_and_a_project_below_the_working_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "proj"
+    (project / "odd:1:2 dir").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (project / "odd:1:2 dir" / "a:3.py").write_text(
+        "import os\nimport sys\n\nx = 1 if os == None else 2\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert lint.main(["--format", "json", "proj"]) == 1
+    found = [
+        (f["path"], f["line"], f["column"], f["code"], f["fixable"])
+        for f in json.loads(capsys.readouterr().out)
+    ]
+    where = "proj/odd:1:2 dir/a:3.py"
+    # E711's fix is unsafe: not applied by `mlqa lint --fix`, so not fixable
+    assert found == [(where, 2, 8, "F401", True), (where, 4, 16, "E711", False)]

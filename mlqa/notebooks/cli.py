@@ -15,10 +15,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlqa.cliargs import new_parser
 from mlqa.diagnostics import (
     EXIT_CLEAN,
     EXIT_ERROR,
@@ -159,34 +159,10 @@ def run(
     return result
 
 
-@lru_cache(maxsize=1)
-def _columns() -> int:
-    """The terminal width, as ``shutil.get_terminal_size`` finds it (without shutil)."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        stdout = sys.__stdout__
-        try:
-            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 0
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, without importing shutil for every argument added."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=_columns() - 2)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mlqa strip",
-        formatter_class=_Formatter,
-        description=(
+    parser = new_parser(
+        "mlqa strip",
+        (
             "Strip outputs, execution counts and volatile metadata from Jupyter "
             "notebooks, byte-identical to nbstripout. Exit 0: nothing to strip; "
             "1: notebooks stripped (or would be, with --verify); 2: usage error "

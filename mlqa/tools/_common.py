@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlqa import config as config_mod
+from mlqa.cliargs import new_parser
 from mlqa.diagnostics import EXIT_ERROR, FORMATS, InputError, emit
 from mlqa.runner import STEPS, run_paths
 
@@ -44,7 +45,7 @@ def parser(
     Returns:
         The parser.
     """
-    ap = argparse.ArgumentParser(prog=prog, description=description)
+    ap = new_parser(prog, description)
     ap.add_argument(
         "paths", nargs="*", default=["."], help="files or directories (default: .)"
     )

@@ -2,15 +2,18 @@
 
 ruff is a native binary: this runner locates it, layers the config
 (:mod:`mlqa.tools.layering`), runs it once over all files (notebooks
-included, with ruff's own notebook support) and turns its JSON report into
-findings; a notebook finding names its cell and line as ``mlqa check`` does.
+included, with ruff's own notebook support) and turns its ``concise`` report
+into findings; a notebook finding names its cell and line as ``mlqa check``
+does. The concise lines (``path:[cell N:]row:col: CODE [*] message``, ``[*]``
+for a fix ruff applies with ``--fix``) carry all mlqa uses; ruff's JSON report
+carries every fix's edits too and is ~10x larger (2.3 MB for 250 timm files,
+14 ms to parse).
 Syntax errors and unreadable files become input errors (exit 2), as in every
 mlqa command.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -27,7 +30,17 @@ from mlqa.tools.layering import ruff_options
 
 NAME = "ruff"
 #: ruff codes that mean "this file could not be read or parsed".
-INPUT_ERROR_CODES = frozenset({"invalid-syntax", "E902", "E999", None})
+INPUT_ERROR_CODES = frozenset({"invalid-syntax", "E902", "E999", "SyntaxError"})
+#: One concise line: where, then what (the path may hold colons; the cell is
+#: there for notebooks).
+_LINE = re.compile(
+    r"(?P<path>.+?):(?:cell (?P<cell>\d+):)?(?P<row>\d+):(?P<col>\d+): (?P<what>.*)"
+)
+#: What: a code, ``[*]`` when ruff's ``--fix`` fixes it, the message; syntax
+#: errors are ``invalid-syntax: message`` (``SyntaxError: message`` before ruff 0.8).
+_WHAT = re.compile(
+    r"(?P<code>[A-Z]+[0-9]+|[a-z]+(?:-[a-z]+)+:|SyntaxError:) (?P<fix>\[\*\] )?"
+)
 
 
 def ruff_binary() -> str:
@@ -107,52 +120,77 @@ def run_ruff(
     result = Result(tool, files=len(files))
     cache = [] if config.get("cache") else ["--no-cache"]
     command = [
-        ruff_binary(), "check", "--output-format=json", *cache, "--force-exclude",
+        ruff_binary(), "check", "--output-format=concise", *cache, "--force-exclude",
         "--quiet", *options, "--", *[os.path.abspath(f) for f in files],
     ]  # fmt: skip
     proc = subprocess.run(
-        command, cwd=config.root, capture_output=True, text=True, check=False
-    )
+        command, cwd=config.root, capture_output=True, text=True, check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
     if proc.returncode not in (0, 1):
         lines = (
             proc.stderr.strip() or proc.stdout.strip() or "ruff failed"
         ).splitlines()
         result.errors.append(config_error(proc.stderr, lines[0], config))
         return result
-    try:
-        report = json.loads(proc.stdout or "[]")
-    except json.JSONDecodeError:  # pragma: no cover - ruff always writes JSON here
-        result.errors.append(
-            InputError(display(config.root), "ruff: unreadable report")
-        )
-        return result
     seen_errors: set[str] = set()
     notebooks: dict[str, Any] = {}
-    shown: dict[str, str] = {}
-    for item in report:
-        filename = item["filename"]
-        path = shown.get(filename) or shown.setdefault(filename, display(filename))
-        row = int(item["location"]["row"]) if item.get("location") else 1
-        col = int(item["location"]["column"]) if item.get("location") else 1
-        code = item.get("code")
-        message = str(item["message"])
-        if item.get("cell") is not None:  # a notebook: ruff's row is the cell's line
-            prefix, row = in_cell(item["filename"], int(item["cell"]), row, notebooks)
+    shown: dict[str, tuple[str, str]] = {}
+    for item in _parse(proc.stdout):
+        name, cell, row, col, code, fixable, message = item
+        where = shown.get(name)
+        if where is None:
+            absolute = os.path.join(config.root, name)
+            where = shown[name] = (absolute, display(absolute))
+        path = where[1]
+        if cell:  # a notebook: ruff's row is the cell's line
+            prefix, row = in_cell(where[0], cell, row, notebooks)
             message = f"{prefix} {message}"
         if code in INPUT_ERROR_CODES:
             if path not in seen_errors:  # one error line per file is enough
                 seen_errors.add(path)
-                kind = (
-                    "syntax error" if code == "invalid-syntax" else "cannot read file"
-                )
+                kind = "cannot read file" if code == "E902" else "syntax error"
                 if message.startswith("[cell"):
                     prefix, _, rest = message.partition("] ")
                     kind, message = f"{prefix}] {kind}", rest
                 result.errors.append(InputError(path, f"{kind}: {message}", row, col))
             continue
-        fixable = (item.get("fix") or {}).get("applicability") == "safe"
-        result.findings.append(Finding(path, row, col, str(code), message, fixable))
+        result.findings.append(Finding(path, row, col, code, message, fixable))
     return result
+
+
+def _parse(report: str) -> list[tuple[str, int, int, int, str, bool, str]]:
+    """Read ruff's concise report.
+
+    Args:
+        report: ruff's standard output.
+
+    Returns:
+        ``(path, cell or 0, row, column, code, fixable, message)`` per finding,
+        the path as ruff printed it (relative to its working directory); a line
+        that is not a finding continues the message before it.
+    """
+    items: list[tuple[str, int, int, int, str, bool, str]] = []
+    for line in report.splitlines():
+        match = _LINE.fullmatch(line)
+        what = _WHAT.match(match["what"]) if match else None
+        if match is None or what is None:
+            if items and line.strip():
+                last = items[-1]
+                items[-1] = (*last[:6], f"{last[6]} {line.strip()}")
+            continue
+        items.append(
+            (
+                match["path"],
+                int(match["cell"] or 0),
+                int(match["row"]),
+                int(match["col"]),
+                what["code"].rstrip(":"),
+                what["fix"] is not None,
+                match["what"][what.end() :],
+            )
+        )
+    return items
 
 
 def in_cell(
