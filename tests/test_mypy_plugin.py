@@ -23,6 +23,7 @@ from mlqa.diagnostics import Finding
 from mlqa.tools import mypy as types
 
 IDIOMS = '''"""Idioms from nanoGPT, minGPT and the DDP tutorials: must check clean."""
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -129,6 +130,23 @@ def get_default_config() -> CfgNode:
 
 
 print(get_default_config().n_layer + 1)
+
+
+@dataclass
+class GPTConfig:  # nanoGPT: each key of model_args fits its own field
+    n_layer: int = 12
+    vocab_size: int = 50304
+    dropout: float = 0.0
+    bias: bool = True
+
+
+model_args = dict(n_layer=4, dropout=0.0, bias=False, vocab_size=None)
+model_args["vocab_size"] = 65
+gptconf = GPTConfig(**model_args)
+counts = dict(n_layer=4, bias=False)  # dict[str, int]: fits n_layer, goes to both
+print(GPTConfig(**counts), gptconf)
+loader_kwargs = {"num_workers": 1, "pin_memory": True}
+print(DataLoader(torch.utils.data.TensorDataset(torch.zeros(4)), 2, **loader_kwargs))
 '''
 
 # Each line assigns a resolved attribute to ``str``: the error names its type.
@@ -179,7 +197,7 @@ class Config:
     name: str = "gpt"
 
 
-model_args = dict(n_layer=4, dropout=0.1, bias=False, name="tiny")
+model_args = dict(n_layer=b"4", dropout=b"0.1")  # bytes fit no field
 config = Config(**model_args)
 
 
@@ -247,7 +265,7 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (10, "mypy[return-value]"),  # a Tensor returned as int
         (13, "mypy[arg-type]"),  # nn.Linear(in_features="4")
         (14, "mypy[attr-defined]"),  # unknown Tensor attribute
-        (26, "mypy[arg-type]"),  # Config(**model_args): one finding, not four
+        (26, "mypy[arg-type]"),  # Config(**bytes values): one finding, not four
         (34, "mypy[attr-defined]"),  # unknown attribute of a plain class
     ]
     assert checked["rc"] == 1

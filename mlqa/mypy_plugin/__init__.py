@@ -33,6 +33,10 @@ Iterable``), which lack what the objects passed in have (``len(dataset)``,
 ``m``: ``model = DDP(model)`` keeps ``model`` usable, calling it returns what
 calling ``m`` returns, and its ``.module`` is ``m``'s type.
 
+``f(**config)`` with a plain dict is reported only when the dict's value type
+fits none of the parameters it may fill (see :mod:`mlqa.mypy_plugin._calls`):
+nanoGPT's ``GPTConfig(**model_args)`` checks clean.
+
 Enable it with ``plugins = ["mlqa.mypy_plugin"]`` under ``[tool.mypy]``
 (mlqa's own preset does). Without torch installed nothing here applies.
 """
@@ -42,9 +46,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from mypy.plugin import AttributeContext, ClassDefContext, FunctionContext, Plugin
-from mypy.types import Type
+from mypy.plugin import (
+    AttributeContext,
+    ClassDefContext,
+    FunctionContext,
+    FunctionSigContext,
+    MethodSigContext,
+    Plugin,
+    ReportConfigContext,
+)
+from mypy.types import FunctionLike, Type
 
+from mlqa.mypy_plugin._calls import dict_kwargs
 from mlqa.mypy_plugin._classes import collect_registered, mark_dynamic
 from mlqa.mypy_plugin._types import (
     MODULE,
@@ -71,8 +84,35 @@ _LOADER_ATTRIBUTES = frozenset(
 )
 
 
+def _source_digest() -> str:
+    """Hash this package's sources: mypy hashes only the entry module itself."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 class TorchPlugin(Plugin):
     """The mypy plugin: see the module docstring."""
+
+    def report_config_data(self, ctx: ReportConfigContext) -> str:
+        """Tie mypy's cache to the plugin's code, all modules of it.
+
+        mypy invalidates its cache when the entry module changes, not when
+        another module of the plugin does: an upgrade that changes only
+        ``_types.py`` would otherwise keep answers cached by the old code.
+
+        Args:
+            ctx: mypy's context (unused: the same data for every module).
+
+        Returns:
+            A digest of the plugin's sources.
+        """
+        del ctx
+        return _DIGEST
 
     def get_attribute_hook(
         self, fullname: str
@@ -109,6 +149,34 @@ class TorchPlugin(Plugin):
             return same_type
         return None
 
+    def get_function_signature_hook(
+        self, fullname: str
+    ) -> Callable[[FunctionSigContext], FunctionLike] | None:
+        """Check ``**`` arguments as :func:`dict_kwargs` says.
+
+        Args:
+            fullname: The called function or class (every call is seen here).
+
+        Returns:
+            The hook (it returns at once for calls without ``**``).
+        """
+        del fullname
+        return dict_kwargs
+
+    def get_method_signature_hook(
+        self, fullname: str
+    ) -> Callable[[MethodSigContext], FunctionLike] | None:
+        """Check ``**`` arguments of method calls as :func:`dict_kwargs` says.
+
+        Args:
+            fullname: The called method.
+
+        Returns:
+            The hook.
+        """
+        del fullname
+        return dict_kwargs
+
     def get_base_class_hook(
         self, fullname: str
     ) -> Callable[[ClassDefContext], None] | None:
@@ -136,6 +204,9 @@ class TorchPlugin(Plugin):
         """
         del fullname
         return mark_dynamic
+
+
+_DIGEST = _source_digest()
 
 
 def plugin(version: str) -> type[Plugin]:
