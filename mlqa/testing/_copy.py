@@ -21,6 +21,17 @@ def _plain_module(cls: Any) -> bool:
     )
 
 
+_ATOMIC = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _immutable(value: Any) -> bool:
+    """Tell whether ``copy.deepcopy`` would return value itself (atomic, or a tuple of such)."""
+    kind = type(value)
+    if kind in _ATOMIC:
+        return True
+    return kind is tuple and all(type(item) in _ATOMIC for item in value)
+
+
 def _copy_tensor(tensor: Any, memo: dict[int, Any]) -> Any:
     """Copy a plain parameter or buffer as ``copy.deepcopy`` would, without its overhead."""
     import torch
@@ -69,6 +80,10 @@ def _copy_module(module: Any, memo: dict[int, Any]) -> Any:
             state[name] = {k: _copy_tensor(v, memo) for k, v in value.items()}
         elif type(value) in (dict, OrderedDict, list, set) and not value:
             state[name] = type(value)()
+        elif _immutable(
+            value
+        ):  # ints, strings, tuples of them: shared, as deepcopy does
+            state[name] = value
         else:
             state[name] = copy.deepcopy(value, memo)
     clone.__setstate__(state)

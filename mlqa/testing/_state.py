@@ -57,11 +57,19 @@ def preserved_state() -> Iterator[None]:
         torch.random.set_rng_state(torch_state)
         if cuda_states is not None:
             torch.cuda.set_rng_state_all(cuda_states)
-        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
-        torch.backends.cudnn.deterministic = cudnn_deterministic
-        torch.backends.cudnn.benchmark = cudnn_benchmark
+        # each setter only when the value changed: most checks change none
+        if (
+            torch.are_deterministic_algorithms_enabled() != deterministic
+            or torch.is_deterministic_algorithms_warn_only_enabled() != warn_only
+        ):
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        if torch.backends.cudnn.deterministic != cudnn_deterministic:
+            torch.backends.cudnn.deterministic = cudnn_deterministic
+        if torch.backends.cudnn.benchmark != cudnn_benchmark:
+            torch.backends.cudnn.benchmark = cudnn_benchmark
         torch.set_grad_enabled(grad_enabled)
-        torch.set_default_dtype(dtype)
+        if torch.get_default_dtype() != dtype:
+            torch.set_default_dtype(dtype)
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         if cublas is None:
