@@ -238,7 +238,7 @@ def _alongside(
         except BaseException as exc:  # re-raised in the caller's thread
             box["result"] = exc
 
-    thread = threading.Thread(target=work, name=f"mlqa-{step.name}")
+    thread = threading.Thread(target=work, name=f"mlqa-{step.name}", daemon=True)
     thread.start()
     bad = [e for e in map(unreadable, sources) if e is not None]
     thread.join()
