@@ -168,3 +168,23 @@ def test_in_scope_reads_list_and_comma_string(tmp_path: Path) -> None:
     assert types.in_scope(files, config.load(tmp_path)) == files[:1]
     (tmp_path / "pyproject.toml").write_text("[tool.mypy]\nstrict = true\n")
     assert types.in_scope(files, config.load(tmp_path)) == files
+
+
+def test_scripts_with_the_same_name_in_several_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tutorial and examples repos keep a main.py per folder: one mypy run
+    # refuses them ("Duplicate module named"); mlqa checks them in groups.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for folder, error in (("01-mnist", "x: int = 'a'"), ("02-vae", "y: str = 1")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "main.py").write_text(f"{error}\n")
+        (tmp_path / folder / "utils.py").write_text("z: int = 1\n")
+    (tmp_path / "03-gan").mkdir()
+    (tmp_path / "03-gan" / "main.py").write_text("ok: int = 1\n")
+    code, items = run(tmp_path, capsys, ".")
+    assert code == 1
+    assert sorted((i["path"], i["line"], i["code"]) for i in items) == [
+        (str(tmp_path / "01-mnist" / "main.py"), 1, "mypy[assignment]"),
+        (str(tmp_path / "02-vae" / "main.py"), 1, "mypy[assignment]"),
+    ]

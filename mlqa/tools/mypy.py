@@ -167,6 +167,105 @@ def torch_missing(files: list[Path]) -> bool:
     return False
 
 
+#: What mypy says when two files map to one module name (scripts in folders).
+_DUPLICATE = ": error: Duplicate module named "
+
+
+def _api_run(args: list[str], root: Path) -> tuple[str, str, int]:
+    """Run mypy in process from the project root.
+
+    Args:
+        args: mypy's command line.
+        root: The project root (mypy reads its config and paths from there).
+
+    Returns:
+        mypy's stdout, stderr and exit status.
+    """
+    from mypy import api
+
+    cwd = os.getcwd()
+    threshold = gc.get_threshold()
+    gc.unfreeze()  # a previous run's graph may be collected again
+    try:
+        os.chdir(root)
+        return api.run(args)
+    finally:
+        os.chdir(cwd)
+        # mypy keeps its whole module graph (millions of objects over torch)
+        # referenced from a module global until the next run, and leaves gc's
+        # threshold raised. Freezing moves those objects out of gc's reach, so
+        # the collections during interpreter exit no longer walk them: a cold
+        # run over torch ended ~10 s after its last finding before this.
+        gc.freeze()
+        gc.set_threshold(*threshold)
+
+
+def module_groups(args: list[str], root: Path) -> list[list[str]]:
+    """Split the files into as few groups as can each be one mypy run.
+
+    mypy refuses a run in which two files map to the same module name, as
+    the scripts of a tutorial or examples repository do (``main.py``,
+    ``previous_chapters.py`` in many folders). Each group holds at most one
+    file per module name, named as mypy itself names them (its own
+    ``process_options``, the one place mlqa calls it).
+
+    Args:
+        args: mypy's command line, the files last.
+        root: The project root.
+
+    Returns:
+        The files, in groups (one group when mypy cannot name them).
+    """
+    from mypy.main import process_options
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)
+        sources, _ = process_options(args, stdout=sys.stderr, stderr=sys.stderr)
+    except SystemExit:  # pragma: no cover - the same args just ran
+        return []
+    finally:
+        os.chdir(cwd)
+    names: list[set[str]] = []
+    groups: list[list[str]] = []
+    for source in sources:
+        if source.path is None:  # pragma: no cover - only files are given
+            continue
+        for taken, group in zip(names, groups, strict=True):
+            if source.module not in taken:
+                taken.add(source.module)
+                group.append(source.path)
+                break
+        else:
+            names.append({source.module})
+            groups.append([source.path])
+    return groups
+
+
+def _run_in_groups(args: list[str], count: int, root: Path) -> tuple[str, str, int]:
+    """Run mypy once per group of files whose module names are distinct.
+
+    Args:
+        args: mypy's command line, the ``count`` files last.
+        count: How many files end the command line.
+        root: The project root.
+
+    Returns:
+        The runs' stdout and stderr joined (each stderr line once), and the
+        highest exit status.
+    """
+    options = args[: len(args) - count]
+    outs: list[str] = []
+    errs: dict[str, None] = {}
+    status = 0
+    for group in module_groups(args, root):
+        stdout, stderr, code = _api_run([*options, *group], root)
+        outs.append(stdout)
+        errs.update(dict.fromkeys(stderr.splitlines()))
+        status = max(status, code)
+    return "".join(outs), "\n".join(errs), status
+
+
 def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     """Type-check files with mypy.
 
@@ -180,8 +279,6 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         errors and unreadable files as input errors.
     """
     del fix
-    from mypy import api
-
     if torch_missing(files):
         print(TORCH_MISSING, file=sys.stderr)
 
@@ -197,21 +294,9 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         "--show-absolute-path",
         *[os.path.abspath(f) for f in files],
     ]
-    cwd = os.getcwd()
-    threshold = gc.get_threshold()
-    gc.unfreeze()  # a previous run's graph may be collected again
-    try:
-        os.chdir(config.root)
-        stdout, stderr, status = api.run(args)
-    finally:
-        os.chdir(cwd)
-        # mypy keeps its whole module graph (millions of objects over torch)
-        # referenced from a module global until the next run, and leaves gc's
-        # threshold raised. Freezing moves those objects out of gc's reach, so
-        # the collections during interpreter exit no longer walk them: a cold
-        # run over torch ended ~10 s after its last finding before this.
-        gc.freeze()
-        gc.set_threshold(*threshold)
+    stdout, stderr, status = _api_run(args, config.root)
+    if status == 2 and _DUPLICATE in stdout:
+        stdout, stderr, status = _run_in_groups(args, len(files), config.root)
     for raw in stdout.splitlines():
         match = _LINE.match(raw)
         if match is None or match["level"] != "error":
@@ -239,7 +324,12 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
             message = f"mypy config {match['section']}: {match['message']}"
             result.errors.append(InputError(display(where), message, config_line))
     if status == 2 and not result.errors:
-        message = (stderr.strip() or stdout.strip() or "mypy failed").splitlines()[-1]
+        errors = [line for line in stdout.splitlines() if ": error: " in line]
+        message = (
+            errors[0]
+            if errors
+            else (stderr.strip() or stdout.strip() or "mypy failed").splitlines()[-1]
+        )
         result.errors.append(
             InputError(display(config.pyproject or config.root), message)
         )
