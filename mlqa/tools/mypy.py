@@ -242,24 +242,25 @@ def module_groups(args: list[str], root: Path) -> list[list[str]]:
     return groups
 
 
-def _run_in_groups(args: list[str], count: int, root: Path) -> tuple[str, str, int]:
+def _run_in_groups(
+    args: list[str], groups: list[list[str]], root: Path
+) -> tuple[str, str, int]:
     """Run mypy once per group of files whose module names are distinct.
 
     Args:
-        args: mypy's command line, the ``count`` files last.
-        count: How many files end the command line.
+        args: mypy's options (no files).
+        groups: The files, grouped by :func:`module_groups`.
         root: The project root.
 
     Returns:
         The runs' stdout and stderr joined (each stderr line once), and the
         highest exit status.
     """
-    options = args[: len(args) - count]
     outs: list[str] = []
     errs: dict[str, None] = {}
     status = 0
-    for group in module_groups(args, root):
-        stdout, stderr, code = _api_run([*options, *group], root)
+    for group in groups:
+        stdout, stderr, code = _api_run([*args, *group], root)
         outs.append(stdout)
         errs.update(dict.fromkeys(stderr.splitlines()))
         status = max(status, code)
@@ -292,11 +293,13 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         "--hide-error-context",
         "--no-color-output",
         "--show-absolute-path",
-        *[os.path.abspath(f) for f in files],
     ]
-    stdout, stderr, status = _api_run(args, config.root)
+    paths = [os.path.abspath(f) for f in files]
+    stdout, stderr, status = _api_run([*args, *paths], config.root)
     if status == 2 and _DUPLICATE in stdout:
-        stdout, stderr, status = _run_in_groups(args, len(files), config.root)
+        groups = module_groups([*args, *paths], config.root)
+        if len(groups) > 1:  # otherwise mypy's own error stands
+            stdout, stderr, status = _run_in_groups(args, groups, config.root)
     for raw in stdout.splitlines():
         match = _LINE.match(raw)
         if match is None or match["level"] != "error":
