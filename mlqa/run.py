@@ -93,7 +93,7 @@ def unique_errors(results: Sequence[Result]) -> list[InputError]:
 
     Several steps report the same unreadable file (a syntax error reaches
     black, ruff, pydoclint, mypy and the rules): one line per file for
-    syntax errors, one per file and line otherwise, taken from the step
+    syntax errors and notebooks, one per file and line otherwise, taken from the step
     first in :data:`PRECISION`. Errors without a line (bad config) are
     kept unless their text repeats.
 
@@ -109,8 +109,9 @@ def unique_errors(results: Sequence[Result]) -> list[InputError]:
     for result in results:
         for err in result.errors:
             order += 1
-            if "syntax error" in err.message:
-                key: tuple[str, object] = (err.path, "syntax")
+            if "syntax error" in err.message or err.path.endswith(".ipynb"):
+                # one line per file (a notebook's errors are all about the file)
+                key: tuple[str, object] = (err.path, "file")
             else:
                 key = (err.path, err.line if err.line is not None else err.message)
             score = rank.get(result.tool, len(rank))

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from mlqa.config import Config
 
 PY_SUFFIXES = (".py", ".pyi")
+#: The files every step sees through :func:`unreadable` first.
+CHECKED_SUFFIXES = (*PY_SUFFIXES, ".ipynb")
 
 
 class Result:
@@ -121,8 +123,8 @@ class Step(NamedTuple):
         name: The name shown in ``mlqa run``'s table and ``--skip``.
         module: The module whose ``run`` implements it (imported when used).
         suffixes: The file suffixes it takes from a directory.
-        check_sources: Whether Python sources are decoded first, so that an
-            unreadable one is the same one-line error for every tool.
+        check_sources: Whether Python sources and notebooks are read first, so
+            that an unreadable one is the same one-line error for every tool.
         own_process: Whether the tool reads the files in a process of its own
             (ruff): in check mode the sources are then decoded while it runs.
     """
@@ -158,10 +160,11 @@ STEPS: dict[str, Step] = {
 
 
 def unreadable(path: Path) -> InputError | None:
-    """Tell why a Python source file cannot be checked, if it cannot.
+    """Tell why a Python source file or a notebook cannot be checked, if it cannot.
 
     Checking this once here gives every tool the same one-line error
-    (:func:`mlqa.diagnostics.read_source`) instead of each tool's own.
+    (:func:`mlqa.diagnostics.read_source`; for a notebook the reader ``mlqa
+    strip`` and ``mlqa check`` use) instead of each tool's own.
 
     Args:
         path: The file.
@@ -170,7 +173,14 @@ def unreadable(path: Path) -> InputError | None:
         The error, or None when the file is readable.
     """
     try:
-        read_source(path)
+        if path.suffix == ".ipynb":
+            from mlqa.notebooks import io
+            from mlqa.notebooks.cells import code_cells
+
+            shown = display(path)
+            code_cells(io.decode(io.read_bytes(path), shown), shown)
+        else:
+            read_source(path)
     except InputError as exc:
         exc.path = display(path)
         return exc
@@ -194,7 +204,9 @@ def run_files(
     started = time.perf_counter()
     targets = list(files)
     sources = (
-        [f for f in targets if f.suffix in PY_SUFFIXES] if step.check_sources else []
+        [f for f in targets if f.suffix in CHECKED_SUFFIXES]
+        if step.check_sources
+        else []
     )
     if sources and step.own_process and not fix:
         result = _alongside(step, targets, sources, config)
@@ -222,7 +234,7 @@ def _alongside(
     Args:
         step: The step (check mode).
         targets: All its files.
-        sources: The Python sources among them.
+        sources: The sources and notebooks among them.
         config: The project config.
 
     Returns:

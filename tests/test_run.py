@@ -346,6 +346,40 @@ def test_one_line_per_problem_and_codes_in_one_place(
     assert typed in captured.out
 
 
+def test_a_broken_notebook_is_one_line_in_mlqa_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # format, lint, notebooks and rules all read each notebook; before, one
+    # empty notebook gave three lines (ruff's wording among them).
+    broken = {
+        "empty.ipynb": (b"", "empty.ipynb: not a notebook: the file is empty"),
+        "trunc.ipynb": (
+            b'{"cells": [',
+            "trunc.ipynb:1:12: invalid notebook JSON: Expecting value",
+        ),
+        "plain.ipynb": (
+            b'{"a": 1}\n',
+            "plain.ipynb:1:1: not a Jupyter notebook (no 'cells' list)",
+        ),
+        "latin.ipynb": (
+            b'{"cells": [], "x": "\xff"}',
+            "latin.ipynb:1:21: not valid UTF-8 (byte 0xff)",
+        ),
+    }
+    for name, (data, _) in broken.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "ok.py").write_text('"""Fine."""\n')
+    assert run.main([str(tmp_path), *FAST]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert sorted(err) == sorted(f"{tmp_path}/{line}" for _, line in broken.values())
+    before = {name: (tmp_path / name).read_bytes() for name in broken}
+    from mlqa.tools import ruff as lint
+
+    assert lint.main([str(tmp_path / "empty.ipynb")]) == 2  # alone: mlqa's words too
+    assert capsys.readouterr().err.strip() == f"{tmp_path}/{broken['empty.ipynb'][1]}"
+    assert {name: (tmp_path / name).read_bytes() for name in broken} == before
+
+
 @pytest.mark.slow  # mypy over torch, cold: about 20-40 s
 def test_types_step_ends_when_mypy_ends(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text("import torch\n\nx: int = torch.zeros(1)\n")

@@ -117,9 +117,11 @@ def analyze(data: bytes, path: str, notebook: bool, options: Options) -> FileRes
         The findings and the errors.
     """
     try:
-        text = decode_source(data, path)
         if notebook:
-            return _analyze_notebook(text, path, options)
+            from mlqa.notebooks import io
+
+            return _analyze_notebook(io.decode(data, path), path, options)
+        text = decode_source(data, path)
         return analyze_source(text, path, options), []
     except InputError as exc:
         return [], [(exc.line, exc.column, exc.message)]
