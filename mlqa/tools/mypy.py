@@ -205,9 +205,10 @@ def module_groups(args: list[str], root: Path) -> list[list[str]]:
 
     mypy refuses a run in which two files map to the same module name, as
     the scripts of a tutorial or examples repository do (``main.py``,
-    ``previous_chapters.py`` in many folders). Each group holds at most one
-    file per module name, named as mypy itself names them (its own
-    ``process_options``, the one place mlqa calls it).
+    ``previous_chapters.py`` in many folders). Each group holds whole
+    folders (mypy's package bases) and at most one file per module name,
+    named as mypy itself names them (its own ``process_options``, the one
+    place mlqa calls it).
 
     Args:
         args: mypy's command line, the files last.
@@ -226,19 +227,24 @@ def module_groups(args: list[str], root: Path) -> list[list[str]]:
         return []
     finally:
         os.chdir(cwd)
+    # A folder of scripts goes whole into one group: `import model` in
+    # super_resolution/main.py must find super_resolution/model.py, not the
+    # model.py of another folder checked in the same run.
+    folders: dict[str | None, dict[str, str]] = {}
+    for source in sources:
+        if source.path is not None:
+            folders.setdefault(source.base_dir, {})[source.module] = source.path
     names: list[set[str]] = []
     groups: list[list[str]] = []
-    for source in sources:
-        if source.path is None:  # pragma: no cover - only files are given
-            continue
+    for modules in folders.values():
         for taken, group in zip(names, groups, strict=True):
-            if source.module not in taken:
-                taken.add(source.module)
-                group.append(source.path)
+            if taken.isdisjoint(modules):
+                taken.update(modules)
+                group.extend(modules.values())
                 break
         else:
-            names.append({source.module})
-            groups.append([source.path])
+            names.append(set(modules))
+            groups.append(list(modules.values()))
     return groups
 
 
