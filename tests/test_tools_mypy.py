@@ -188,3 +188,28 @@ def test_scripts_with_the_same_name_in_several_folders(
         (str(tmp_path / "01-mnist" / "main.py"), 1, "mypy[assignment]"),
         (str(tmp_path / "02-vae" / "main.py"), 1, "mypy[assignment]"),
     ]
+
+
+def test_a_script_imports_the_module_beside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # pytorch/examples: super_resolution/main.py does `from model import Net`;
+    # another folder's model.py must not answer for it.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    layout = {
+        "super_resolution/model.py": "class Net:\n    pass\n",
+        "super_resolution/main.py": "from model import Net\n\nnet: Net = Net()\n",
+        "min-gpt/mingpt/model.py": "class GPT:\n    pass\n",
+        "min-gpt/mingpt/main.py": "from model import GPT\n\ngpt: GPT = GPT()\n",
+    }
+    for name, text in layout.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert run(tmp_path, capsys, ".") == (0, [])
+    (tmp_path / "super_resolution/main.py").write_text(
+        "from model import Net\n\nx: int = Net()\n"
+    )
+    code, items = run(tmp_path, capsys, ".")
+    assert code == 1
+    assert [(i["line"], i["code"]) for i in items] == [(3, "mypy[assignment]")]
+    assert '"Net"' in str(items[0]["message"])
