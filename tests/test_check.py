@@ -418,7 +418,8 @@ def test_fuzz_grammar_programs_never_crash(source: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::SyntaxWarning")
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+# 30 examples: each is a large generated program (about 0.2 s apiece)
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(hypothesmith.from_node())
 def test_fuzz_node_programs_never_crash(source: str) -> None:
     findings, errors = analyze(

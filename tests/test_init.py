@@ -298,7 +298,13 @@ VALUES: st.SearchStrategy[Any] = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# examples: the Hypothesis profile's (20 inner loop, 100 with --hypothesis-profile=ci,
+# capped at 40 here: each runs a real `mlqa init` merge, about 0.2 s)
+@settings(
+    max_examples=min(40, settings().max_examples),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     user=st.dictionaries(KEYS, VALUES, max_size=4),
     indent=st.sampled_from([None, 2, 4, "\t"]),
