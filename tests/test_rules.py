@@ -126,6 +126,12 @@ def check(source: str, **kw: object) -> list[tuple[int, str]]:
         ("from torch import nn\nd = nn.Dropout(0.5)\n", []),
         ("from torch import nn\nd = nn.Dropout(p)\nl = nn.Linear(512, 10)\n", []),
         ("from mylib import Dropout\nd = Dropout(0.5)\n", []),
+        # nanoGPT's transformer_sizing notebook: "optimizer" only in a comment
+        (
+            "# the AdamW optimizer keeps 2 buffers per parameter\nbatch_size = 20 * 5\n",
+            [],
+        ),
+        ("optimizer.zero_grad()  # step\nbatch_size = 64\n", [(2, "MLQ104")]),
         (
             "import functools, torch\nf = functools.partial(torch.optim.SGD, lr=0.1)\n",
             [(2, "MLQ101")],
