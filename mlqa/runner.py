@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from mlqa.config import Config
 
 PY_SUFFIXES = (".py", ".pyi")
-#: The files every step sees through :func:`unreadable` first.
-CHECKED_SUFFIXES = (*PY_SUFFIXES, ".ipynb")
 
 
 class Result:
@@ -123,10 +121,11 @@ class Step(NamedTuple):
         name: The name shown in ``mlqa run``'s table and ``--skip``.
         module: The module whose ``run`` implements it (imported when used).
         suffixes: The file suffixes it takes from a directory.
-        check_sources: Whether Python sources and notebooks are read first, so
-            that an unreadable one is the same one-line error for every tool.
+        check_sources: Whether Python sources are decoded first, so that an
+            unreadable one is the same one-line error for every tool.
         own_process: Whether the tool reads the files in a process of its own
-            (ruff): in check mode the sources are then decoded while it runs.
+            (ruff): its notebooks are then read first too, and in check mode
+            all are read while it runs.
     """
 
     name: str
@@ -203,8 +202,11 @@ def run_files(
     """
     started = time.perf_counter()
     targets = list(files)
+    # Notebooks are read first only for a tool with a reader of its own
+    # (ruff, in its words); the others read them with mlqa's notebook reader.
+    checked_suffixes = (*PY_SUFFIXES, ".ipynb") if step.own_process else PY_SUFFIXES
     sources = (
-        [f for f in targets if f.suffix in CHECKED_SUFFIXES]
+        [f for f in targets if f.suffix in checked_suffixes]
         if step.check_sources
         else []
     )

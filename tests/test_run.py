@@ -373,10 +373,14 @@ def test_a_broken_notebook_is_one_line_in_mlqa_words(
     err = capsys.readouterr().err.splitlines()
     assert sorted(err) == sorted(f"{tmp_path}/{line}" for _, line in broken.values())
     before = {name: (tmp_path / name).read_bytes() for name in broken}
+    from mlqa.tools import black as fmt
     from mlqa.tools import ruff as lint
 
-    assert lint.main([str(tmp_path / "empty.ipynb")]) == 2  # alone: mlqa's words too
-    assert capsys.readouterr().err.strip() == f"{tmp_path}/{broken['empty.ipynb'][1]}"
+    for name in broken:  # each tool alone words each notebook the same way
+        for tool in (lint, fmt):
+            check = [] if tool is lint else ["--check"]
+            assert tool.main([*check, str(tmp_path / name)]) == 2
+            assert capsys.readouterr().err.strip() == f"{tmp_path}/{broken[name][1]}"
     assert {name: (tmp_path / name).read_bytes() for name in broken} == before
 
 

@@ -37,12 +37,8 @@ from mlqa.tools._common import run_command
 
 NAME = "black"
 _POSITION = re.compile(r":\s*(\d+):(\d+)\b")
-#: What to install when black's notebook support (IPython, tokenize-rt) is missing.
-JUPYTER_HINT = (
-    "cannot format notebooks: black's Jupyter support is not installed "
-    "(pip install 'mlqa-toolkit[jupyter]')"
-)
-#: Said once on stderr when notebooks are skipped for that reason, as black does.
+#: Said once on stderr when notebooks are skipped because black's notebook
+#: support (IPython, tokenize-rt) is missing, as black itself skips them.
 JUPYTER_SKIPPED = (
     "mlqa format: skipped {count} notebook(s): black's Jupyter support is not "
     "installed (pip install 'mlqa-toolkit[jupyter]')"
@@ -193,23 +189,23 @@ def format_notebook(path: Path, text: str, mode: Mode) -> str | None:
         was in it; None when no cell changes.
 
     Raises:
-        InputError: If the notebook is not JSON, its Jupyter support is
-            missing, or a cell cannot be parsed (named by cell and line).
+        InputError: If the notebook is not JSON or a cell cannot be parsed
+            (named by cell and line). Callers skip notebooks when black's
+            Jupyter support is missing (:func:`run`).
     """
-    from black.handle_ipynb_magics import jupyter_dependencies_are_installed
-
     from mlqa.notebooks import io
     from mlqa.notebooks.cells import code_cells
 
     nb = io.parse_json(text, display(path), "notebook JSON")
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise InputError(display(path), "not a Jupyter notebook (no 'cells' list)")
+        # as the shared cell reader words it (mlqa.notebooks.cells)
+        raise InputError(
+            display(path), "not a Jupyter notebook (no 'cells' list)", 1, 1
+        )
     try:
         black.validate_metadata(nb)
     except NothingChanged:  # another kernel's language: black leaves it alone
         return None
-    if not jupyter_dependencies_are_installed(warn=False):
-        raise InputError(display(path), JUPYTER_HINT)
     modified = False
     cells: list[Any] | None = None
     for number, cell in enumerate(nb["cells"], 1):

@@ -167,17 +167,13 @@ def _parse(report: str) -> list[tuple[str, int, int, int, str, bool, str]]:
 
     Returns:
         ``(path, cell or 0, row, column, code, fixable, message)`` per finding,
-        the path as ruff printed it (relative to its working directory); a line
-        that is not a finding continues the message before it.
+        the path as ruff printed it (relative to its working directory).
     """
     items: list[tuple[str, int, int, int, str, bool, str]] = []
-    for line in report.splitlines():
+    for line in report.splitlines():  # --quiet: nothing but findings
         match = _LINE.fullmatch(line)
         what = _WHAT.match(match["what"]) if match else None
         if match is None or what is None:
-            if items and line.strip():
-                last = items[-1]
-                items[-1] = (*last[:6], f"{last[6]} {line.strip()}")
             continue
         items.append(
             (
