@@ -80,9 +80,7 @@ def _copy_module(module: Any, memo: dict[int, Any]) -> Any:
             state[name] = {k: _copy_tensor(v, memo) for k, v in value.items()}
         elif type(value) in (dict, OrderedDict, list, set) and not value:
             state[name] = type(value)()
-        elif _immutable(
-            value
-        ):  # ints, strings, tuples of them: shared, as deepcopy does
+        elif _immutable(value):  # shared, as deepcopy shares it
             state[name] = value
         else:
             state[name] = copy.deepcopy(value, memo)

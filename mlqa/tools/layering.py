@@ -13,6 +13,7 @@ project's ``requires-python`` unless the project sets one.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -132,11 +133,7 @@ def toml_key(key: str) -> str:
     Returns:
         The TOML text of the key.
     """
-    if _BARE_KEY.match(key):
-        return key
-    import json
-
-    return json.dumps(key)
+    return key if _BARE_KEY.match(key) else json.dumps(key)
 
 
 def toml_value(value: object) -> str:
@@ -156,8 +153,6 @@ def toml_value(value: object) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        import json
-
         return json.dumps(value)  # a JSON string is a TOML basic string
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
