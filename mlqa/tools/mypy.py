@@ -22,7 +22,8 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlqa.config import Config, line_of
@@ -171,6 +172,17 @@ def torch_missing(files: list[Path]) -> bool:
 _DUPLICATE = ": error: Duplicate module named "
 
 
+@contextmanager
+def _in(root: Path) -> Iterator[None]:
+    """Work in root (mypy reads its config and relative paths from there)."""
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+
+
 def _api_run(args: list[str], root: Path) -> tuple[str, str, int]:
     """Run mypy in process from the project root.
 
@@ -183,14 +195,12 @@ def _api_run(args: list[str], root: Path) -> tuple[str, str, int]:
     """
     from mypy import api
 
-    cwd = os.getcwd()
     threshold = gc.get_threshold()
     gc.unfreeze()  # a previous run's graph may be collected again
     try:
-        os.chdir(root)
-        return api.run(args)
+        with _in(root):
+            return api.run(args)
     finally:
-        os.chdir(cwd)
         # mypy keeps its whole module graph (millions of objects over torch)
         # referenced from a module global until the next run, and leaves gc's
         # threshold raised. Freezing moves those objects out of gc's reach, so
@@ -215,18 +225,15 @@ def module_groups(args: list[str], root: Path) -> list[list[str]]:
         root: The project root.
 
     Returns:
-        The files, in groups (one group when mypy cannot name them).
+        The files, in groups (none when mypy cannot name them).
     """
     from mypy.main import process_options
 
-    cwd = os.getcwd()
     try:
-        os.chdir(root)
-        sources, _ = process_options(args, stdout=sys.stderr, stderr=sys.stderr)
+        with _in(root):
+            sources, _ = process_options(args, stdout=sys.stderr, stderr=sys.stderr)
     except SystemExit:  # pragma: no cover - the same args just ran
         return []
-    finally:
-        os.chdir(cwd)
     # A folder of scripts goes whole into one group: `import model` in
     # super_resolution/main.py must find super_resolution/model.py, not the
     # model.py of another folder checked in the same run.
