@@ -37,7 +37,7 @@ _LINE = re.compile(
     r"(?P<path>.+?):(?:cell (?P<cell>\d+):)?(?P<row>\d+):(?P<col>\d+): (?P<what>.*)"
 )
 #: What: a code, ``[*]`` when ruff's ``--fix`` fixes it, the message; syntax
-#: errors are ``invalid-syntax: message`` (``SyntaxError: message`` before ruff 0.8).
+#: errors are ``invalid-syntax: message`` (``SyntaxError: message`` in older ruff, e.g. 0.5).
 _WHAT = re.compile(
     r"(?P<code>[A-Z]+[0-9]+|[a-z]+(?:-[a-z]+)+:|SyntaxError:) (?P<fix>\[\*\] )?"
 )
