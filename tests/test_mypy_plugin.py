@@ -23,6 +23,7 @@ from mlqa.diagnostics import Finding
 from mlqa.tools import mypy as types
 
 IDIOMS = '''"""Idioms from nanoGPT, minGPT and the DDP tutorials: must check clean."""
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ from torch.distributed.fsdp import FSDPModule, fully_shard
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
+import numpy as np
 
 
 class Block(nn.Module):
@@ -147,6 +149,52 @@ counts = dict(n_layer=4, bias=False)  # dict[str, int]: fits n_layer, goes to bo
 print(GPTConfig(**counts), gptconf)
 loader_kwargs = {"num_workers": 1, "pin_memory": True}
 print(DataLoader(torch.utils.data.TensorDataset(torch.zeros(4)), 2, **loader_kwargs))
+
+
+class Checkpointer:  # pytorch/examples' FSDP2 example
+    def load_model(self, model: FSDPModule) -> None:
+        model.reshard()
+
+
+def sharded_training(block: Block) -> None:
+    fully_shard(block)  # block is now an FSDPModule too
+    save(block)
+    Checkpointer().load_model(block)
+
+
+def load_weights(path: str) -> None:
+    allowed = [GPT, Block]  # list[type]: invariance would reject it
+    with torch.serialization.safe_globals(allowed):
+        torch.load(path)
+    torch.serialization.add_safe_globals(allowed)
+
+
+def sparse_adjacency(edges: "np.ndarray") -> torch.Tensor:
+    return torch.sparse_coo_tensor(edges.T, np.ones(len(edges)), (4, 4))
+
+
+def sgd_step(model: nn.Module, lr: float) -> None:
+    for p in model.parameters():
+        p.data.add_(-lr * p.grad)
+        p.data.add_(p.grad, alpha=-lr)
+        p.grad = None
+
+
+def pick_device() -> torch.device:
+    if torch.accelerator.is_available():
+        device = torch.accelerator.current_accelerator()
+    else:
+        device = torch.device("cpu")
+    print(device.type)
+    return device
+
+
+class TransformerModel(nn.Transformer):  # pytorch/examples' word_language_model
+    def forward(self, src: torch.Tensor, has_mask: bool = True) -> torch.Tensor:
+        return src
+
+
+vgg_outputs = namedtuple("VggOutputs", ["relu1_2", "relu2_2"])
 '''
 
 # Each line assigns a resolved attribute to ``str``: the error names its type.
@@ -162,6 +210,8 @@ d: str = g.scale
 e: str = g.heads.b
 f: str = torch.compile(g)
 h: str = DDP(g).module
+i: str = torch.zeros(1).grad
+j: str = torch.accelerator.current_accelerator()
 """
 PROBED = {
     6: "Embedding",
@@ -171,6 +221,8 @@ PROBED = {
     10: "Block",
     11: "GPT",
     12: "GPT",
+    13: "Tensor",
+    14: "device",
 }
 
 WRONG = """from dataclasses import dataclass
@@ -207,6 +259,26 @@ class Plain:
 
 
 print(Plain().b)
+acc = torch.accelerator.current_accelerator(check_available=True)
+print(acc.type)
+
+
+def needs_sharded(model: torch.distributed.fsdp.FSDPModule) -> None:
+    print(model)
+
+
+needs_sharded(5)
+torch.sparse_coo_tensor([[0]], [1.0], size="2")
+
+
+class Base:
+    def forward(self, x: int) -> int:
+        return x
+
+
+class Sub(Base):  # not a torch module: the override is checked
+    def forward(self, x: str) -> int:
+        return 0
 """
 
 
@@ -267,9 +339,15 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (14, "mypy[attr-defined]"),  # unknown Tensor attribute
         (26, "mypy[arg-type]"),  # Config(**bytes values): one finding, not four
         (34, "mypy[attr-defined]"),  # unknown attribute of a plain class
+        (36, "mypy[union-attr]"),  # check_available=True: None is possible
+        (43, "mypy[arg-type]"),  # an int is no FSDPModule, nor a module
+        (44, "mypy[arg-type]"),  # the size of a sparse tensor is still checked
+        (53, "mypy[override]"),  # forward of a class that is no torch module
     ]
     assert checked["rc"] == 1
-    expansion = findings(checked, "wrong.py")[-2]["message"]
+    (expansion,) = [
+        i["message"] for i in findings(checked, "wrong.py") if i["line"] == 26
+    ]
     assert 'incompatible type "**dict[str, ' in str(expansion)
     assert all(f'"{t}"' in str(expansion) for t in ("int", "float", "bool", "str"))
 

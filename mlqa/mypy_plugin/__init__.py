@@ -55,10 +55,20 @@ from mypy.plugin import (
     Plugin,
     ReportConfigContext,
 )
-from mypy.types import FunctionLike, Type
+from mypy.types import CallableType, FunctionLike, Type
 
 from mlqa.mypy_plugin._calls import dict_kwargs
 from mlqa.mypy_plugin._classes import collect_registered, mark_dynamic
+from mlqa.mypy_plugin._torch_api import (
+    CURRENT_ACCELERATOR,
+    GRAD,
+    SAFE_GLOBALS,
+    SPARSE_FACTORIES,
+    accept_sharded,
+    current_accelerator,
+    gradient,
+    unchecked_arguments,
+)
 from mlqa.mypy_plugin._types import (
     MODULE,
     any_type,
@@ -130,6 +140,8 @@ class TorchPlugin(Plugin):
             return partial(module_attribute, fullname[len(_ATTRIBUTE_PREFIX) :])
         if fullname in _LOADER_ATTRIBUTES:
             return any_type
+        if fullname in GRAD:
+            return gradient
         return None
 
     def get_function_hook(
@@ -147,21 +159,25 @@ class TorchPlugin(Plugin):
             return module_dict
         if fullname in SAME_TYPE:
             return same_type
+        if fullname == CURRENT_ACCELERATOR:
+            return current_accelerator
         return None
 
     def get_function_signature_hook(
         self, fullname: str
     ) -> Callable[[FunctionSigContext], FunctionLike] | None:
-        """Check ``**`` arguments as :func:`dict_kwargs` says.
+        """Check calls as :func:`dict_kwargs` and :mod:`._torch_api` say.
 
         Args:
             fullname: The called function or class (every call is seen here).
 
         Returns:
-            The hook (it returns at once for calls without ``**``).
+            The hook (cheap for calls without ``**`` or an ``FSDPModule``
+            parameter).
         """
-        del fullname
-        return dict_kwargs
+        if fullname in SAFE_GLOBALS or fullname in SPARSE_FACTORIES:
+            return unchecked_arguments
+        return _checked_call
 
     def get_method_signature_hook(
         self, fullname: str
@@ -175,7 +191,7 @@ class TorchPlugin(Plugin):
             The hook.
         """
         del fullname
-        return dict_kwargs
+        return _checked_call
 
     def get_base_class_hook(
         self, fullname: str
@@ -204,6 +220,14 @@ class TorchPlugin(Plugin):
         """
         del fullname
         return mark_dynamic
+
+
+def _checked_call(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
+    """Widen ``FSDPModule`` parameters, then check ``**`` arguments."""
+    signature = dict_kwargs(ctx)
+    if isinstance(signature, CallableType):
+        return accept_sharded(ctx, signature)
+    return signature
 
 
 _DIGEST = _source_digest()

@@ -44,6 +44,12 @@ _EXPANSION = re.compile(
 # torch annotates ``Module.__setattr__(name, value: Tensor | Module)``, but any
 # value may be set on a module (``model.require_backward_grad_sync = True``).
 _MODULE_SETATTR = 'variable has type "Tensor | Module")'
+# ``nn.Module`` calls ``forward`` through ``__call__(*args, **kwargs)``: a
+# subclass of a torch module (``class Model(nn.Transformer)``) may take other
+# arguments; callers see the subclass's own signature.
+_TORCH_FORWARD = re.compile(
+    r'^Signature of "forward" incompatible with supertype "torch\.[^"]*"$'
+)
 _IMPORTS_TORCH = re.compile(rb"^\s*(?:import|from)\s+torch\b", re.MULTILINE)
 TORCH_MISSING = (
     "mlqa types: torch is not installed in this environment, so torch types are "
@@ -117,7 +123,8 @@ def collapse(findings: list[Finding]) -> list[Finding]:
     mypy reports ``f(**config)`` once per parameter type the dict's values do
     not match (``expected "int"``, ``expected "float"``...): one finding per
     expansion lists every expected type. Assignments that fail only against
-    torch's ``Module.__setattr__`` annotation are dropped.
+    torch's ``Module.__setattr__`` annotation, and a ``forward`` whose
+    signature differs from the torch module it subclasses, are dropped.
 
     Args:
         findings: mypy's findings, in its order.
@@ -129,6 +136,8 @@ def collapse(findings: list[Finding]) -> list[Finding]:
     expansions: dict[tuple[str, int, str], int] = {}
     for finding in findings:
         if finding.code == "assignment" and finding.message.endswith(_MODULE_SETATTR):
+            continue
+        if finding.code == "override" and _TORCH_FORWARD.match(finding.message):
             continue
         match = (
             _EXPANSION.match(finding.message) if finding.code == "arg-type" else None

@@ -1,0 +1,168 @@
+"""Where torch's own annotations reject code that torch documents and runs.
+
+Each answer here follows torch's documentation (or its runtime behaviour) over
+its type stubs, for one narrow idiom:
+
+- **FSDP2.** ``fully_shard(model)`` swaps ``model``'s class in place for a
+  subclass of both ``FSDPModule`` and the model's class; mypy keeps ``model``
+  typed as the model's class, so passing it on to a function that takes an
+  ``FSDPModule`` fails. A parameter typed ``FSDPModule`` accepts any
+  ``nn.Module`` too.
+- **Safe globals.** ``torch.serialization.safe_globals`` and
+  ``add_safe_globals`` take ``list[Callable | tuple[Callable, str]]``; a list
+  of classes built beforehand is ``list[type]`` and ``list`` is invariant, so
+  the documented ``safe_globals([MyModel])`` written as two lines fails. The
+  list's items are not checked.
+- **Sparse constructors.** ``torch.sparse_coo_tensor(indices, values, ...)``
+  and the other ``sparse_*_tensor`` factories document their index and value
+  arguments as ``array_like`` (NumPy arrays and lists work); the stubs say
+  ``Tensor``. Those arguments are not checked.
+- **Gradients.** ``param.grad`` is ``Tensor | None`` in the stubs: ``None``
+  until a backward pass reached the tensor, which mypy cannot see. Reading
+  it is typed ``Tensor`` (``p.data.add_(-lr * p.grad)`` after
+  ``loss.backward()`` checks clean); ``p.grad = None`` still checks.
+- **The accelerator.** ``torch.accelerator.current_accelerator()`` returns
+  ``None`` only for a torch built without any accelerator; code that asks
+  for the accelerator has chosen to use one, as code calling ``.cuda()``
+  has. Called without ``check_available=True`` it is typed ``torch.device``;
+  with it (``None`` then also means "none available at run time", the case
+  torch's documentation checks for) it keeps ``device | None``.
+"""
+
+from __future__ import annotations
+
+from mypy.nodes import ARG_POS, MypyFile, NameExpr, TypeInfo
+from mypy.plugin import (
+    AttributeContext,
+    FunctionContext,
+    FunctionSigContext,
+    MethodSigContext,
+)
+from mypy.types import (
+    AnyType,
+    CallableType,
+    FunctionLike,
+    Instance,
+    NoneType,
+    Type,
+    TypeOfAny,
+    UnionType,
+    get_proper_type,
+)
+
+MODULE = "torch.nn.modules.module.Module"
+_FSDP_PACKAGE = "torch.distributed.fsdp."
+SAFE_GLOBALS = frozenset(
+    {"torch.serialization.safe_globals", "torch.serialization.add_safe_globals"}
+)
+SPARSE_FACTORIES = frozenset(
+    f"torch._C._VariableFunctions.sparse_{kind}_tensor"
+    for kind in ("coo", "csr", "csc", "bsr", "bsc", "compressed")
+)
+GRAD = frozenset({"torch._C.TensorBase.grad", "torch._tensor.Tensor.grad"})
+CURRENT_ACCELERATOR = "torch.accelerator.current_accelerator"
+_TENSOR = "torch._tensor.Tensor"
+
+
+def _is_fsdp_module(typ: Type) -> bool:
+    proper = get_proper_type(typ)
+    return (
+        isinstance(proper, Instance)
+        and proper.type.name == "FSDPModule"
+        and proper.type.fullname.startswith(_FSDP_PACKAGE)
+    )
+
+
+def accept_sharded(
+    ctx: FunctionSigContext | MethodSigContext, signature: CallableType
+) -> CallableType:
+    """Let a parameter typed ``FSDPModule`` take any ``nn.Module`` too.
+
+    Args:
+        ctx: mypy's context for the call's signature.
+        signature: The signature so far.
+
+    Returns:
+        The signature, each ``FSDPModule`` parameter widened to
+        ``FSDPModule | Module`` (unchanged when there is none).
+    """
+    types = signature.arg_types
+    if not any(_is_fsdp_module(t) for t in types):
+        return signature
+    tree = getattr(ctx.api, "modules", {}).get(MODULE.rpartition(".")[0])
+    node = tree.names.get("Module") if isinstance(tree, MypyFile) else None
+    if node is None or not isinstance(node.node, TypeInfo):
+        return signature
+    module = Instance(node.node, [])
+    widened = [UnionType.make_union([t, module]) if _is_fsdp_module(t) else t
+               for t in types]  # fmt: skip
+    return signature.copy_modified(arg_types=widened)
+
+
+def unchecked_arguments(ctx: FunctionSigContext) -> FunctionLike:
+    """Leave the arguments of safe globals and sparse factories unchecked.
+
+    Args:
+        ctx: mypy's context for the call's signature.
+
+    Returns:
+        The signature with its tensor or list parameters typed ``Any``.
+    """
+    signature = ctx.default_signature
+    if not isinstance(signature, CallableType):
+        return signature
+    types = [
+        AnyType(TypeOfAny.special_form) if _array_like(t) else t
+        for t in signature.arg_types
+    ]
+    return signature.copy_modified(arg_types=types)
+
+
+def _array_like(typ: Type) -> bool:
+    """Tell whether a parameter is one of those documented as array-like."""
+    proper = get_proper_type(typ)
+    items = proper.items if isinstance(proper, UnionType) else [proper]
+    return any(
+        isinstance(item, Instance) and item.type.fullname in (_TENSOR, "builtins.list")
+        for item in map(get_proper_type, items)
+    )
+
+
+def gradient(ctx: AttributeContext) -> Type:
+    """Type a read of ``tensor.grad`` as ``Tensor`` (see the module docstring).
+
+    Args:
+        ctx: The attribute access.
+
+    Returns:
+        The declared type without ``None``; the declared type for a write.
+    """
+    if ctx.is_lvalue:
+        return ctx.default_attr_type
+    return _without_none(ctx.default_attr_type)
+
+
+def current_accelerator(ctx: FunctionContext) -> Type:
+    """Type ``current_accelerator()`` as ``torch.device`` unless asked to check.
+
+    Args:
+        ctx: The call.
+
+    Returns:
+        ``torch.device``; ``device | None`` when ``check_available`` is given
+        as anything but ``False``.
+    """
+    for names, args, kinds in zip(ctx.arg_names, ctx.args, ctx.arg_kinds, strict=True):
+        for name, arg, kind in zip(names, args, kinds, strict=True):
+            given = name == "check_available" or kind == ARG_POS
+            if given and not (isinstance(arg, NameExpr) and arg.name == "False"):
+                return ctx.default_return_type
+    return _without_none(ctx.default_return_type)
+
+
+def _without_none(typ: Type) -> Type:
+    proper = get_proper_type(typ)
+    if isinstance(proper, UnionType):
+        kept = [t for t in proper.items if not isinstance(get_proper_type(t), NoneType)]
+        return UnionType.make_union(kept)
+    return typ
