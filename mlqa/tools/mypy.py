@@ -31,6 +31,7 @@ from mlqa.diagnostics import Finding, InputError
 from mlqa.files import display
 from mlqa.runner import Result
 from mlqa.tools._common import preset, run_command
+from mlqa.tools.mypy_guesses import drop_guesses
 
 NAME = "mypy"
 _LINE = re.compile(
@@ -360,7 +361,7 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         )
     result.findings = [
         finding._replace(code=f"mypy[{finding.code}]")  # a code, not a word
-        for finding in collapse(result.findings)
+        for finding in collapse(drop_guesses(result.findings))
     ]
     return result
 

@@ -1,0 +1,267 @@
+"""Findings about a type mypy guessed wrong, not one the user wrote.
+
+**Placeholders.** mypy gives an unannotated variable the type of its first
+value. Two first values in ML code are placeholders, not declarations:
+
+- an ``int`` literal later replaced by a ``float``: ``best_acc1 = 0`` then
+  ``best_acc1 = max(acc1, best_acc1)``, ``self.avg = 0`` in ``reset()`` then
+  ``self.avg = self.sum / self.count`` (an ``AverageMeter``, in half the
+  training scripts there are). ``int`` is acceptable wherever ``float`` is
+  (PEP 484's numeric tower): the code is right, only mypy's guess is narrow;
+- an empty ``[]``, ``{}`` or ``set()`` that mypy could not give an item type
+  (it learns one from ``append`` but not from ``insert(0, x)``), later
+  replaced by what was built from it: ``returns = []``, a loop of
+  ``returns.insert(0, R)``, then ``returns = torch.tensor(returns)``. mypy
+  then also reports each use of the new value as a use of ``list[Any]``
+  (``"list[Any]" has no attribute "mean"``); those go with it.
+
+Only ``[assignment]`` findings whose variable got its type this way are
+dropped: the first binding of the same name (or ``self.`` attribute, in the
+same class) in the same scope is an unannotated placeholder. A variable the
+user annotated (``best: int = 0``) keeps every finding.
+
+**Unpacking an untyped value.** ``b, n, device = *x.shape, x.device`` with an
+unannotated ``x`` (the einops-era idiom of lucidrains' and many other model
+files) makes mypy (1.x and 2.x alike) report ``Invalid type 'Any' for *expr``,
+``Need more than 1 value to unpack`` and then ``Cannot determine type of``
+each name bound there, at every later use: five or more findings for one
+correct line. mypy cannot know the length of ``x.shape`` when ``x`` is
+``Any``, so it should let the names be ``Any``; those findings are dropped
+(the same line with ``x: torch.Tensor`` checks clean, as it should).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from mlqa.diagnostics import Finding
+
+_ASSIGNMENT = re.compile(
+    r'^Incompatible types in assignment \(expression has type "(?P<value>[^"]*)", '
+    r'variable has type "(?P<variable>[^"]*)"\)$'
+)
+_STAR_ANY = "Invalid type 'Any' for *expr (iterable expected)"
+_UNPACK = re.compile(r"^Need more than \d+ values? to unpack \(\d+ expected\)$")
+_UNDETERMINED = re.compile(r'^Cannot determine type of "(?P<name>[^"]+)"$')
+_EMPTY = {"list[Any]": ast.List, "dict[Any, Any]": ast.Dict, "set[Any]": ast.Call}
+_Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def drop_guesses(findings: list[Finding]) -> list[Finding]:
+    """Drop the findings the module docstring describes.
+
+    Args:
+        findings: mypy's findings (paths readable from the working directory).
+
+    Returns:
+        The other findings, in order.
+    """
+    return _drop_placeholders(_drop_any_unpacking(findings))
+
+
+def _drop_any_unpacking(findings: list[Finding]) -> list[Finding]:
+    """Drop the cascade of one unpacking of ``*untyped`` (see the docstring)."""
+    starred = {(f.path, f.line) for f in findings if f.message == _STAR_ANY}
+    if not starred:
+        return findings
+    bound: dict[str, list[tuple[int, int, set[str]]]] = {}  # path -> scope, names
+    trees: dict[str, ast.Module | None] = {}
+    for path, line in starred:
+        if path not in trees:
+            trees[path] = _parse(path)
+        tree = trees[path]
+        found = _assignment_at(tree, line) if tree is not None else None
+        if found is not None:
+            target, scopes = found
+            start = getattr(scopes[-1], "lineno", 1)
+            end = getattr(scopes[-1], "end_lineno", None) or line
+            bound.setdefault(path, []).append((start, end, set(_names(target))))
+    kept = []
+    for finding in findings:
+        if (finding.path, finding.line) in starred and (
+            finding.message == _STAR_ANY or _UNPACK.match(finding.message)
+        ):
+            continue
+        undetermined = _UNDETERMINED.match(finding.message)
+        if undetermined and any(
+            start <= finding.line <= end and undetermined["name"] in names
+            for start, end, names in bound.get(finding.path, ())
+        ):
+            continue
+        kept.append(finding)
+    return kept
+
+
+def _names(target: ast.expr) -> Iterator[str]:
+    """The plain names an assignment target binds (``b, n, *_, device``)."""
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Starred):
+        yield from _names(target.value)
+    elif isinstance(target, ast.Tuple | ast.List):
+        for item in target.elts:
+            yield from _names(item)
+
+
+def _drop_placeholders(findings: list[Finding]) -> list[Finding]:
+    """Drop assignments that replace a placeholder (see the docstring)."""
+    candidates = [f for f in findings if f.code == "assignment"]
+    if not any(_ASSIGNMENT.match(f.message) for f in candidates):
+        return findings
+    trees: dict[str, ast.Module | None] = {}
+    dropped: set[Finding] = set()
+    for finding in candidates:
+        match = _ASSIGNMENT.match(finding.message)
+        if match is None:
+            continue
+        if finding.path not in trees:
+            trees[finding.path] = _parse(finding.path)
+        tree = trees[finding.path]
+        if tree is None:
+            continue
+        follow = _placeholder(tree, finding.line, match["value"], match["variable"])
+        if follow is None:
+            continue
+        dropped.add(finding)
+        if follow:
+            dropped.update(_uses(findings, finding, follow, match["variable"]))
+    return [f for f in findings if f not in dropped]
+
+
+def _parse(path: str) -> ast.Module | None:
+    try:
+        with open(path, "rb") as handle:
+            return ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _placeholder(
+    tree: ast.Module, line: int, value: str, variable: str
+) -> tuple[str, int] | tuple[()] | None:
+    """Tell whether the assignment at ``line`` replaces a placeholder.
+
+    Returns:
+        None when it does not; ``()`` for a number placeholder; for an empty
+        container, the name and the end line of its scope (its later uses are
+        dropped too).
+    """
+    number = variable == "int" and value == "float"
+    if not number and variable not in _EMPTY:
+        return None
+    found = _assignment_at(tree, line)
+    if found is None:
+        return None
+    target, scopes = found
+    name = _target_name(target)
+    if name is None:
+        return None
+    scope = _scope_of(name, scopes)
+    first = _first_binding(scope, name)
+    if first is None or first.lineno >= line:
+        return None
+    if number:
+        literal = first.value
+        is_int = isinstance(literal, ast.Constant) and type(literal.value) is int
+        return () if is_int else None
+    if not _is_empty(first.value, variable):
+        return None
+    return name, getattr(scope, "end_lineno", None) or line
+
+
+def _assignment_at(tree: ast.Module, line: int) -> tuple[ast.expr, list[_Scope]] | None:
+    """The single target assigned on ``line`` and the scopes around it."""
+    for node, scopes in _walk(tree, [tree]):
+        if isinstance(node, ast.Assign) and node.lineno == line:
+            return (node.targets[0], scopes) if len(node.targets) == 1 else None
+    return None
+
+
+def _walk(
+    node: ast.AST, scopes: list[_Scope]
+) -> Iterator[tuple[ast.AST, list[_Scope]]]:
+    for child in ast.iter_child_nodes(node):
+        yield child, scopes
+        inner = scopes + [child] if isinstance(child, _Scope) else scopes
+        yield from _walk(child, inner)
+
+
+def _target_name(target: ast.expr) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    if (
+        isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == "self"
+    ):
+        return f"self.{target.attr}"
+    return None
+
+
+def _scope_of(name: str, scopes: list[_Scope]) -> _Scope:
+    """A local's scope is its function; ``self.x``'s is the enclosing class."""
+    if name.startswith("self."):
+        classes = [s for s in scopes if isinstance(s, ast.ClassDef)]
+        if classes:
+            return classes[-1]
+    return scopes[-1]
+
+
+def _first_binding(scope: _Scope, name: str) -> ast.Assign | None:
+    """The first unannotated ``name = value`` in the scope (None if annotated)."""
+    nested_ok = isinstance(scope, ast.ClassDef)  # ``self.x`` is set in methods
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+        arguments = scope.args
+        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        if any(arg.arg == name for arg in every):
+            return None  # a parameter: its type is the annotation's, or Any
+    first: ast.stmt | None = None
+    for node, inner in _walk(scope, [scope]):
+        if not nested_ok and len(inner) > 1:
+            continue  # a nested function's own local
+        if isinstance(node, ast.AnnAssign) and _target_name(node.target) == name:
+            return None
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and _target_name(node.targets[0]) == name
+            and (first is None or node.lineno < first.lineno)
+        ):
+            first = node
+    return first if isinstance(first, ast.Assign) else None
+
+
+def _is_empty(value: ast.expr, variable: str) -> bool:
+    if variable == "list[Any]":
+        return isinstance(value, ast.List) and not value.elts
+    if variable == "dict[Any, Any]":
+        return isinstance(value, ast.Dict) and not value.keys
+    return (  # set()
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id == "set"
+        and not value.args
+    )
+
+
+def _uses(
+    findings: list[Finding], at: Finding, follow: tuple[str, int], variable: str
+) -> Iterator[Finding]:
+    """Later findings in the same scope about the replaced value's old type."""
+    name, end = follow
+    lines: list[str] | None = None
+    for finding in findings:
+        if (
+            finding.path != at.path
+            or not at.line <= finding.line <= end
+            or f'"{variable}"' not in finding.message
+        ):
+            continue
+        if lines is None:
+            with open(at.path, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+        text = lines[finding.line - 1] if finding.line <= len(lines) else ""
+        if re.match(rf"{re.escape(name)}\b", text[finding.column - 1 :]):
+            yield finding

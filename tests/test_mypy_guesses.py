@@ -1,0 +1,142 @@
+"""Tests for mlqa.tools.mypy_guesses through ``mlqa types`` and real mypy.
+
+Each case is code a training script really contains; the clean ones must
+give no finding, and the same lines with a type the user wrote must keep
+mypy's findings (so a filter that dropped everything would fail).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLEAN = '''"""Placeholders and unpacking of untyped values: correct code."""
+
+
+class AverageMeter:
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.val = 0
+        self.avg = 0
+        self.sum = 0
+        self.count = 0
+
+    def update(self, val, n=1):
+        self.sum += val * n
+        self.count += n
+        self.avg = self.sum / self.count
+
+
+def best_of(accuracies: list[float]) -> float:
+    best_acc1 = 0
+    for acc1 in accuracies:
+        best_acc1 = max(acc1, best_acc1)
+    return best_acc1
+
+
+def discounted(rewards: list[float], gamma: float) -> tuple[float, ...]:
+    R = 0.0
+    returns = []
+    for r in rewards[::-1]:
+        R = r + gamma * R
+        returns.insert(0, R)
+    returns = tuple(returns)
+    print(returns.count(0.0))
+    return returns
+
+
+def dropout_seq(seq, mask):
+    b, n, *_, device = *seq.shape, seq.device
+    print(b + n, device, mask)
+    return b * n
+'''
+
+WRONG = '''"""The same shapes with types the user wrote: mypy's findings stay."""
+
+
+class Meter:
+    def reset(self) -> None:
+        self.avg: int = 0
+
+    def update(self, total: float, count: int) -> None:
+        self.avg = total / count
+
+
+def best_of(accuracies: list[float]) -> float:
+    best: int = 0
+    for acc in accuracies:
+        best = max(acc, best)
+    return best
+
+
+def names(items: list[str]) -> None:
+    found: list[str] = []
+    found = tuple(items)
+    print(found)
+
+
+def shape(seq: tuple[int, int]) -> int:
+    b, n, device = *seq, 1, 2
+    return b + n + device
+'''
+
+
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
+    """Run ``mlqa types`` once over both files."""
+    root = tmp_path_factory.mktemp("guesses")
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "clean.py").write_text(CLEAN)
+    (root / "wrong.py").write_text(WRONG)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlqa", "types", "--format", "json"]
+        + ["clean.py", "wrong.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    items = json.loads(proc.stdout or "[]")
+    assert isinstance(items, list)
+    return items
+
+
+def test_placeholders_and_untyped_unpacking_check_clean(
+    findings: list[dict[str, object]],
+) -> None:
+    assert [f for f in findings if f["path"] == "clean.py"] == []
+
+
+def test_types_the_user_wrote_keep_their_findings(
+    findings: list[dict[str, object]],
+) -> None:
+    got = [(f["line"], f["code"]) for f in findings if f["path"] == "wrong.py"]
+    assert got == [
+        (9, "mypy[assignment]"),  # self.avg: int, given a float
+        (15, "mypy[assignment]"),  # best: int, given a float
+        (21, "mypy[assignment]"),  # found: list[str] = [] is a declaration
+        (26, "mypy[misc]"),  # a typed tuple of the wrong length, and then
+        (27, "mypy[has-type]"),  # each name it binds: only ``*untyped`` is
+        (27, "mypy[has-type]"),  # forgiven
+        (27, "mypy[has-type]"),
+    ]
+
+
+def test_an_unreadable_file_keeps_the_findings(tmp_path: Path) -> None:
+    from mlqa.diagnostics import Finding
+    from mlqa.tools.mypy_guesses import drop_guesses
+
+    gone = str(tmp_path / "gone.py")
+    message = (
+        'Incompatible types in assignment (expression has type "float", '
+        'variable has type "int")'
+    )
+    kept = [Finding(gone, 3, 5, "assignment", message)]
+    assert drop_guesses(kept) == kept
