@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
 from mlqa import cli, config
@@ -146,6 +148,14 @@ def test_toml_values_round_trip() -> None:
     value = {"a b": ["x", 1, 2.5, True], "c": {"d": 'q"\\\n'}}
     text = f"key = {layering.toml_value(value)}"
     assert tomllib.loads(text) == {"key": value}
+
+
+@given(st.text())
+def test_any_string_round_trips_as_a_toml_key_and_value(text: str) -> None:
+    import tomllib
+
+    line = f"{layering.toml_key(text)} = {layering.toml_string(text)}"
+    assert tomllib.loads(line) == {text: text}
 
 
 def _manifest_pins() -> dict[str, dict[str, str]]:

@@ -13,7 +13,6 @@ project's ``requires-python`` unless the project sets one.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -133,7 +132,28 @@ def toml_key(key: str) -> str:
     Returns:
         The TOML text of the key.
     """
-    return key if _BARE_KEY.match(key) else json.dumps(key)
+    return key if _BARE_KEY.match(key) else toml_string(key)
+
+
+_CONTROL = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_string(text: str) -> str:
+    """Write a TOML basic string (``json.dumps`` would do, at 1.5 ms of import).
+
+    Args:
+        text: The string.
+
+    Returns:
+        It quoted, with backslashes, quotes and control characters escaped.
+    """
+    out = text.replace("\\", "\\\\").replace('"', '\\"')
+    if any(c < " " or c == "\x7f" for c in out):
+        out = "".join(
+            _CONTROL.get(c, f"\\u{ord(c):04x}") if c < " " or c == "\x7f" else c
+            for c in out
+        )
+    return f'"{out}"'
 
 
 def toml_value(value: object) -> str:
@@ -153,7 +173,7 @@ def toml_value(value: object) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a TOML basic string
+        return toml_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
