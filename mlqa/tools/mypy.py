@@ -361,7 +361,11 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         )
     result.findings = [
         finding._replace(code=f"mypy[{finding.code}]")  # a code, not a word
-        for finding in collapse(drop_guesses(result.findings))
+        for finding in collapse(
+            drop_guesses(
+                result.findings, optional_uses=config.get("report-optional-uses")
+            )
+        )
     ]
     return result
 
