@@ -140,3 +140,27 @@ def test_an_unreadable_file_keeps_the_findings(tmp_path: Path) -> None:
     )
     kept = [Finding(gone, 3, 5, "assignment", message)]
     assert drop_guesses(kept) == kept
+
+
+OPTIONAL = """def shout(name: str | None, default: int = None) -> str:
+    return name.upper() + str(default)
+"""
+
+
+@pytest.mark.parametrize("report", [False, True])
+def test_optional_uses_reported_only_when_asked(tmp_path: Path, report: bool) -> None:
+    setting = "\n[tool.mlqa]\nreport-optional-uses = true\n" if report else ""
+    (tmp_path / "pyproject.toml").write_text(f"[project]\nname = 'p'\n{setting}")
+    (tmp_path / "optional.py").write_text(OPTIONAL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlqa", "types", "--format", "json", "optional.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    codes = [item["code"] for item in json.loads(proc.stdout or "[]")]
+    # the None default of an int parameter is where None comes from: always
+    # reported; name.upper() on a str | None only when asked
+    expected = ["mypy[assignment]"] + (["mypy[union-attr]"] if report else [])
+    assert codes == expected, proc.stderr

@@ -195,6 +195,24 @@ class TransformerModel(nn.Transformer):  # pytorch/examples' word_language_model
 
 
 vgg_outputs = namedtuple("VggOutputs", ["relu1_2", "relu2_2"])
+
+
+def head(nlayers: int, use_bn: bool) -> nn.Sequential:  # DINO's projection head
+    layers = [nn.Linear(4, 8)]
+    if use_bn:
+        layers.append(nn.BatchNorm1d(8))
+    layers.insert(1, nn.GELU())
+    layers.extend([nn.ReLU(), nn.Dropout()])
+    return nn.Sequential(*layers)
+
+
+class Head(nn.Module):  # a slot holding one layer or another
+    def __init__(self, nlayers: int) -> None:
+        super().__init__()
+        if nlayers == 1:
+            self.mlp = nn.Linear(4, 2)
+        else:
+            self.mlp = nn.Sequential(nn.Linear(4, 4), nn.GELU())
 '''
 
 # Each line assigns a resolved attribute to ``str``: the error names its type.
@@ -259,7 +277,7 @@ class Plain:
 
 
 print(Plain().b)
-acc = torch.accelerator.current_accelerator(check_available=True)
+acc: torch.device = torch.accelerator.current_accelerator(check_available=True)
 print(acc.type)
 
 
@@ -279,6 +297,17 @@ class Base:
 class Sub(Base):  # not a torch module: the override is checked
     def forward(self, x: str) -> int:
         return 0
+
+
+layers = [nn.Linear(4, 8)]
+layers.append("relu")
+
+
+class Slot:
+    def __init__(self, deep: bool) -> None:
+        self.mlp: nn.Linear = nn.Linear(4, 2)
+        if deep:
+            self.mlp = nn.Sequential(nn.Linear(4, 4))
 """
 
 
@@ -339,10 +368,12 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (14, "mypy[attr-defined]"),  # unknown Tensor attribute
         (26, "mypy[arg-type]"),  # Config(**bytes values): one finding, not four
         (34, "mypy[attr-defined]"),  # unknown attribute of a plain class
-        (36, "mypy[union-attr]"),  # check_available=True: None is possible
+        (35, "mypy[assignment]"),  # check_available=True: None is possible
         (43, "mypy[arg-type]"),  # an int is no FSDPModule, nor a module
         (44, "mypy[arg-type]"),  # the size of a sparse tensor is still checked
         (53, "mypy[override]"),  # forward of a class that is no torch module
+        (58, "mypy[arg-type]"),  # a list of layers takes layers only
+        (65, "mypy[assignment]"),  # a slot the user annotated keeps its type
     ]
     assert checked["rc"] == 1
     (expansion,) = [

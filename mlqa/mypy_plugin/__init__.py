@@ -62,9 +62,11 @@ from mlqa.mypy_plugin._classes import collect_registered, mark_dynamic
 from mlqa.mypy_plugin._torch_api import (
     CURRENT_ACCELERATOR,
     GRAD,
+    LIST_METHODS,
     SAFE_GLOBALS,
     SPARSE_FACTORIES,
     accept_sharded,
+    any_layer,
     current_accelerator,
     gradient,
     unchecked_arguments,
@@ -190,7 +192,8 @@ class TorchPlugin(Plugin):
         Returns:
             The hook.
         """
-        del fullname
+        if fullname in LIST_METHODS:
+            return any_layer
         return _checked_call
 
     def get_base_class_hook(

@@ -21,6 +21,11 @@ its type stubs, for one narrow idiom:
   until a backward pass reached the tensor, which mypy cannot see. Reading
   it is typed ``Tensor`` (``p.data.add_(-lr * p.grad)`` after
   ``loss.backward()`` checks clean); ``p.grad = None`` still checks.
+- **Lists of layers.** ``layers = [nn.Linear(a, b)]`` then
+  ``layers.append(nn.GELU())``, built for ``nn.Sequential(*layers)``: mypy
+  types the list ``list[Linear]`` from its first item and rejects every other
+  layer. A list of modules takes any module in ``append``, ``insert`` and
+  ``extend``.
 - **The accelerator.** ``torch.accelerator.current_accelerator()`` returns
   ``None`` only for a torch built without any accelerator; code that asks
   for the accelerator has chosen to use one, as code calling ``.cuda()``
@@ -97,6 +102,50 @@ def accept_sharded(
     widened = [UnionType.make_union([t, module]) if _is_fsdp_module(t) else t
                for t in types]  # fmt: skip
     return signature.copy_modified(arg_types=widened)
+
+
+LIST_METHODS = frozenset(
+    f"builtins.list.{name}" for name in ("append", "insert", "extend")
+)
+
+
+def _is_module(typ: Type) -> bool:
+    proper = get_proper_type(typ)
+    return isinstance(proper, Instance) and proper.type.has_base(MODULE)
+
+
+def any_layer(ctx: MethodSigContext) -> FunctionLike:
+    """Let a list of modules take any module (see the module docstring).
+
+    Args:
+        ctx: mypy's context for ``list.append``/``insert``/``extend``.
+
+    Returns:
+        The signature, its item parameters widened to ``Module`` when the
+        list holds modules.
+    """
+    signature = ctx.default_signature
+    receiver = get_proper_type(ctx.type)
+    if not (
+        isinstance(signature, CallableType)
+        and isinstance(receiver, Instance)
+        and len(receiver.args) == 1
+        and _is_module(receiver.args[0])
+    ):
+        return signature
+    item = get_proper_type(receiver.args[0])
+    assert isinstance(item, Instance)
+    base = next(info for info in item.type.mro if info.fullname == MODULE)
+    module = Instance(base, [])
+    types = []
+    for typ in signature.arg_types:
+        proper = get_proper_type(typ)
+        if proper == item:  # append(x), insert(i, x)
+            typ = module
+        elif isinstance(proper, Instance) and proper.args == (item,):  # extend(xs)
+            typ = proper.copy_modified(args=[module])
+        types.append(typ)
+    return signature.copy_modified(arg_types=types)
 
 
 def unchecked_arguments(ctx: FunctionSigContext) -> FunctionLike:

@@ -1,13 +1,16 @@
 """Findings about a type mypy guessed wrong, not one the user wrote.
 
 **Placeholders.** mypy gives an unannotated variable the type of its first
-value. Two first values in ML code are placeholders, not declarations:
+value. Three first values in ML code are placeholders, not declarations:
 
 - an ``int`` literal later replaced by a ``float``: ``best_acc1 = 0`` then
   ``best_acc1 = max(acc1, best_acc1)``, ``self.avg = 0`` in ``reset()`` then
   ``self.avg = self.sum / self.count`` (an ``AverageMeter``, in half the
-  training scripts there are). ``int`` is acceptable wherever ``float`` is
+  training scripts there are); ``int`` is acceptable wherever ``float`` is
   (PEP 484's numeric tower): the code is right, only mypy's guess is narrow;
+- a layer in a module's slot, replaced in another branch by another layer:
+  ``self.mlp = nn.Linear(a, b)`` if ``nlayers == 1`` else ``self.mlp =
+  nn.Sequential(...)``: both are modules, mypy only took the first one's class;
 - an empty ``[]``, ``{}`` or ``set()`` that mypy could not give an item type
   (it learns one from ``append`` but not from ``insert(0, x)``), later
   replaced by what was built from it: ``returns = []``, a loop of
@@ -134,7 +137,7 @@ def _drop_any_unpacking(findings: list[Finding]) -> list[Finding]:
         tree = trees[path]
         found = _assignment_at(tree, line) if tree is not None else None
         if found is not None:
-            target, scopes = found
+            target, scopes = found[0].targets[0], found[1]
             start = getattr(scopes[-1], "lineno", 1)
             end = getattr(scopes[-1], "end_lineno", None) or line
             bound.setdefault(path, []).append((start, end, set(_names(target))))
@@ -204,38 +207,51 @@ def _placeholder(
     """Tell whether the assignment at ``line`` replaces a placeholder.
 
     Returns:
-        None when it does not; ``()`` for a number placeholder; for an empty
-        container, the name and the end line of its scope (its later uses are
-        dropped too).
+        None when it does not; ``()`` for a number placeholder or a layer
+        slot; for an empty container, the name and the end line of its scope
+        (its later uses are dropped too).
     """
-    number = variable == "int" and value == "float"
-    if not number and variable not in _EMPTY:
-        return None
     found = _assignment_at(tree, line)
     if found is None:
         return None
-    target, scopes = found
-    name = _target_name(target)
+    node, scopes = found
+    name = _target_name(node.targets[0])
     if name is None:
         return None
     scope = _scope_of(name, scopes)
     first = _first_binding(scope, name)
     if first is None or first.lineno >= line:
         return None
-    if number:
+    if variable == "int" and value == "float":
         literal = first.value
         is_int = isinstance(literal, ast.Constant) and type(literal.value) is int
         return () if is_int else None
-    if not _is_empty(first.value, variable):
-        return None
-    return name, getattr(scope, "end_lineno", None) or line
+    if variable in _EMPTY:
+        return (
+            (name, getattr(scope, "end_lineno", None) or line)
+            if _is_empty(first.value, variable)
+            else None
+        )
+    return () if _layer(first.value) and _layer(node.value) else None
 
 
-def _assignment_at(tree: ast.Module, line: int) -> tuple[ast.expr, list[_Scope]] | None:
-    """The single target assigned on ``line`` and the scopes around it."""
+def _layer(value: ast.expr) -> bool:
+    """Tell whether a value is a ``nn.X(...)`` / ``torch.nn.X(...)`` layer."""
+    if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
+        return False
+    owner = value.func.value
+    return (isinstance(owner, ast.Name) and owner.id == "nn") or (
+        isinstance(owner, ast.Attribute) and owner.attr == "nn"
+    )
+
+
+def _assignment_at(
+    tree: ast.Module, line: int
+) -> tuple[ast.Assign, list[_Scope]] | None:
+    """The assignment of one target on ``line`` and the scopes around it."""
     for node, scopes in _walk(tree, [tree]):
         if isinstance(node, ast.Assign) and node.lineno == line:
-            return (node.targets[0], scopes) if len(node.targets) == 1 else None
+            return (node, scopes) if len(node.targets) == 1 else None
     return None
 
 
