@@ -258,11 +258,11 @@ def render(
     Raises:
         ValueError: If ``fmt`` is not one of FORMATS.
     """
-    import json
-
     items = list(findings)
     if fmt == "text":
         return "".join(f.as_text() + "\n" for f in items)
+    import json  # not for text: 1.5 ms of a lint run that waits for nothing else
+
     if fmt == "json":
         return (
             json.dumps([f._asdict() for f in items], indent=2, ensure_ascii=False)
