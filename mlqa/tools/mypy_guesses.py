@@ -206,6 +206,12 @@ def _placeholder(
 ) -> tuple[str, int] | tuple[()] | None:
     """Tell whether the assignment at ``line`` replaces a placeholder.
 
+    Args:
+        tree: The file's syntax tree.
+        line: The line of mypy's finding.
+        value: The type of the value assigned there, as mypy printed it.
+        variable: The type mypy gave the variable.
+
     Returns:
         None when it does not; ``()`` for a number placeholder or a layer
         slot; for an empty container, the name and the end line of its scope
