@@ -51,6 +51,18 @@ def discounted(rewards: list[float], gamma: float) -> tuple[float, ...]:
     return returns
 
 
+def center(rank: int, rows: list[float]) -> float:  # dino's rank-0 features
+    queries = []
+    for r in rows:
+        queries.insert(0, r)
+    if rank == 0:
+        queries = sum(queries)
+    if rank == 0:
+        queries -= 1.0
+        return abs(queries)
+    return 0.0
+
+
 def dropout_seq(seq, mask):
     b, n, *_, device = *seq.shape, seq.device
     print(b + n, device, mask)
@@ -79,6 +91,13 @@ def names(items: list[str]) -> None:
     found: list[str] = []
     found = tuple(items)
     print(found)
+
+
+def center(rank: int, rows: list[float]) -> float:
+    queries: list[float] = []
+    if rank == 0:
+        queries = sum(rows)
+    return abs(queries)
 
 
 def shape(seq: tuple[int, int]) -> int:
@@ -122,10 +141,12 @@ def test_types_the_user_wrote_keep_their_findings(
         (9, "mypy[assignment]"),  # self.avg: int, given a float
         (15, "mypy[assignment]"),  # best: int, given a float
         (21, "mypy[assignment]"),  # found: list[str] = [] is a declaration
-        (26, "mypy[misc]"),  # a typed tuple of the wrong length, and then
-        (27, "mypy[has-type]"),  # each name it binds: only ``*untyped`` is
-        (27, "mypy[has-type]"),  # forgiven
-        (27, "mypy[has-type]"),
+        (28, "mypy[assignment]"),  # queries: list[float] is a declaration,
+        (29, "mypy[arg-type]"),  # so its uses are checked against it
+        (33, "mypy[misc]"),  # a typed tuple of the wrong length, and then
+        (34, "mypy[has-type]"),  # each name it binds: only ``*untyped`` is
+        (34, "mypy[has-type]"),  # forgiven
+        (34, "mypy[has-type]"),
     ]
 
 

@@ -206,6 +206,11 @@ def head(nlayers: int, use_bn: bool) -> nn.Sequential:  # DINO's projection head
     return nn.Sequential(*layers)
 
 
+def numpy_habits(x: torch.Tensor) -> torch.Tensor:  # axis= is torch's alias of dim=
+    m = torch.mean(x, axis=1, keepdims=True) + x.sum(axis=0)
+    return torch.cat([m, x.max(axis=1).values], axis=0)
+
+
 class Head(nn.Module):  # a slot holding one layer or another
     def __init__(self, nlayers: int) -> None:
         super().__init__()
@@ -308,6 +313,10 @@ class Slot:
         self.mlp: nn.Linear = nn.Linear(4, 2)
         if deep:
             self.mlp = nn.Sequential(nn.Linear(4, 4))
+
+
+print(torch.sum(torch.ones(2), axis="0"))
+print(len([3, 1], axis=0))
 """
 
 
@@ -374,6 +383,8 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (53, "mypy[override]"),  # forward of a class that is no torch module
         (58, "mypy[arg-type]"),  # a list of layers takes layers only
         (65, "mypy[assignment]"),  # a slot the user annotated keeps its type
+        (68, "mypy[call-overload]"),  # axis= is checked as dim= is
+        (69, "mypy[call-arg]"),  # and is no keyword of functions outside torch
     ]
     assert checked["rc"] == 1
     (expansion,) = [

@@ -69,6 +69,7 @@ from mlqa.mypy_plugin._torch_api import (
     any_layer,
     current_accelerator,
     gradient,
+    numpy_names,
     unchecked_arguments,
 )
 from mlqa.mypy_plugin._types import (
@@ -229,7 +230,7 @@ def _checked_call(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
     """Widen ``FSDPModule`` parameters, then check ``**`` arguments."""
     signature = dict_kwargs(ctx)
     if isinstance(signature, CallableType):
-        return accept_sharded(ctx, signature)
+        return numpy_names(ctx, accept_sharded(ctx, signature))
     return signature
 
 

@@ -26,6 +26,10 @@ its type stubs, for one narrow idiom:
   types the list ``list[Linear]`` from its first item and rejects every other
   layer. A list of modules takes any module in ``append``, ``insert`` and
   ``extend``.
+- **NumPy's ``axis``.** torch's argument parser takes ``axis=`` for ``dim=``
+  everywhere (``x.sum(axis=1)``, ``torch.cat(xs, axis=0)``), and
+  ``keepdims=`` for ``keepdim=``; the stubs name only ``dim``. In a call that
+  uses the NumPy name, a torch signature's parameter takes that name.
 - **The accelerator.** ``torch.accelerator.current_accelerator()`` returns
   ``None`` only for a torch built without any accelerator; code that asks
   for the accelerator has chosen to use one, as code calling ``.cuda()``
@@ -146,6 +150,36 @@ def any_layer(ctx: MethodSigContext) -> FunctionLike:
             typ = proper.copy_modified(args=[module])
         types.append(typ)
     return signature.copy_modified(arg_types=types)
+
+
+_NUMPY_NAMES = {"dim": "axis", "keepdim": "keepdims"}  # torch's -> NumPy's
+
+
+def numpy_names(
+    ctx: FunctionSigContext | MethodSigContext, signature: CallableType
+) -> CallableType:
+    """Let a torch call say ``axis=``/``keepdims=`` for ``dim=``/``keepdim=``.
+
+    Args:
+        ctx: mypy's context for the call's signature.
+        signature: The signature so far.
+
+    Returns:
+        The signature with ``dim`` named ``axis`` (``keepdim`` named
+        ``keepdims``) when the call uses that name and the callee is torch's.
+    """
+    used = set(getattr(ctx.context, "arg_names", ()))
+    if not used & {"axis", "keepdims"}:
+        return signature
+    definition = signature.definition
+    if definition is None or not definition.fullname.startswith("torch."):
+        return signature
+    names = []
+    for name in signature.arg_names:
+        numpy = _NUMPY_NAMES.get(name or "")
+        clash = numpy in signature.arg_names
+        names.append(numpy if numpy in used and not clash else name)
+    return signature.copy_modified(arg_names=names)
 
 
 def unchecked_arguments(ctx: FunctionSigContext) -> FunctionLike:

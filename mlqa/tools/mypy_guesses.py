@@ -60,6 +60,7 @@ _ASSIGNMENT = re.compile(
 _STAR_ANY = "Invalid type 'Any' for *expr (iterable expected)"
 _UNPACK = re.compile(r"^Need more than \d+ values? to unpack \(\d+ expected\)$")
 _UNDETERMINED = re.compile(r'^Cannot determine type of "(?P<name>[^"]+)"$')
+_EMPTY_TYPE = re.compile(r'(?:"| \| )(?:list\[Any\]|dict\[Any, Any\])(?:"| \| )')
 _EMPTY = {"list[Any]": ast.List, "dict[Any, Any]": ast.Dict, "set[Any]": ast.Call}
 _Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
@@ -76,7 +77,7 @@ def drop_guesses(
     Returns:
         The other findings, in order.
     """
-    kept = _drop_placeholders(_drop_any_unpacking(findings))
+    kept = _drop_widened(_drop_placeholders(_drop_any_unpacking(findings)))
     return kept if optional_uses else [f for f in kept if not optional_use(f)]
 
 
@@ -191,6 +192,65 @@ def _drop_placeholders(findings: list[Finding]) -> list[Finding]:
         if follow:
             dropped.update(_uses(findings, finding, follow, match["variable"]))
     return [f for f in findings if f not in dropped]
+
+
+def _drop_widened(findings: list[Finding]) -> list[Finding]:
+    """Drop uses of an empty placeholder that mypy widened instead of replacing.
+
+    Rebound in a nested block (``queries = []``, then under ``if rank == 0:``
+    ``queries = torch.cat(queries)``), the variable becomes ``list[Any] |
+    Tensor`` and each later use is reported, with no assignment finding to
+    start from: a finding that names ``list[Any]`` (or ``dict[Any, Any]``)
+    about a name whose first binding is an empty placeholder, rebound before
+    the finding's line, goes.
+    """
+    if not any(_EMPTY_TYPE.search(f.message) for f in findings):
+        return findings
+    trees: dict[str, ast.Module | None] = {}
+    lines: dict[str, list[str]] = {}
+    kept = []
+    for finding in findings:
+        if not _EMPTY_TYPE.search(finding.message):
+            kept.append(finding)
+            continue
+        if finding.path not in trees:
+            trees[finding.path] = _parse(finding.path)
+            lines[finding.path] = _lines(finding.path)
+        tree, text = trees[finding.path], lines[finding.path]
+        row = text[finding.line - 1] if 0 < finding.line <= len(text) else ""
+        name = re.match(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?", row[finding.column - 1 :])
+        if tree is None or name is None or not _rebound(tree, name[0], finding.line):
+            kept.append(finding)
+    return kept
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().splitlines()
+    except OSError:
+        return []
+
+
+def _rebound(tree: ast.Module, name: str, line: int) -> bool:
+    """Tell whether ``name`` started as an empty placeholder and was rebound."""
+    scopes: list[_Scope] = [tree]
+    for node, _ in _walk(tree, [tree]):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and (
+            node.lineno <= line <= (node.end_lineno or node.lineno)
+        ):
+            scopes.append(node)
+    scope = _scope_of(name, scopes)
+    first = _first_binding(scope, name)
+    if first is None or not any(_is_empty(first.value, t) for t in _EMPTY):
+        return False
+    return any(
+        isinstance(node, ast.Assign)
+        and first.lineno < node.lineno < line
+        and any(_target_name(t) == name for t in node.targets)
+        and not any(_is_empty(node.value, t) for t in _EMPTY)
+        for node, _ in _walk(scope, [scope])
+    )
 
 
 def _parse(path: str) -> ast.Module | None:
