@@ -85,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if name == "lint":  # start ruff now: see mlqa.early
+        from mlqa import early
+
+        early.start(rest)
     module = importlib.import_module(COMMANDS[name][0])
     try:
         try:

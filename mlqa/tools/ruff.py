@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mlqa import early as mlqa_early
 from mlqa.config import Config
 from mlqa.diagnostics import Finding, InputError
 from mlqa.files import display
@@ -104,7 +105,12 @@ def config_error(stderr: str, first: str, config: Config) -> InputError:
 
 
 def run_ruff(
-    files: list[Path], config: Config, options: Sequence[str], tool: str
+    files: list[Path],
+    config: Config,
+    options: Sequence[str],
+    tool: str,
+    *,
+    early: bool = False,
 ) -> Result:
     """Run ``ruff check`` with options over files and collect its report.
 
@@ -113,6 +119,8 @@ def run_ruff(
         config: The project config (its root is ruff's working directory).
         options: Options that pick config and rules.
         tool: The display name for the result.
+        early: Adopt the ruff :mod:`mlqa.early` started, if it runs this very
+            command, and save this command for the next run.
 
     Returns:
         The findings; syntax and read errors as input errors.
@@ -123,10 +131,17 @@ def run_ruff(
         ruff_binary(), "check", "--output-format=concise", *cache, "--force-exclude",
         "--quiet", *options, "--", *[os.path.abspath(f) for f in files],
     ]  # fmt: skip
-    proc = subprocess.run(
-        command, cwd=config.root, capture_output=True, text=True, check=False,
-        env={**os.environ, "NO_COLOR": "1"},
-    )  # fmt: skip
+    started = mlqa_early.take(command, str(config.root)) if early else None
+    if started is not None:
+        stdout, stderr = started.communicate()
+        proc = subprocess.CompletedProcess(command, started.returncode, stdout, stderr)
+    else:
+        proc = subprocess.run(
+            command, cwd=config.root, capture_output=True, text=True, check=False,
+            env={**os.environ, "NO_COLOR": "1"},
+        )  # fmt: skip
+    if early and config.get("cache") and proc.returncode in (0, 1):
+        mlqa_early.remember(command, str(config.root))
     if proc.returncode not in (0, 1):
         lines = (
             proc.stderr.strip() or proc.stdout.strip() or "ruff failed"
@@ -236,7 +251,7 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         return Result(NAME, files=len(files), errors=[exc])
     if fix:
         options.append("--fix")
-    return run_ruff(files, config, options, NAME)
+    return run_ruff(files, config, options, NAME, early=not fix)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
