@@ -32,15 +32,14 @@ from mlqa.tools.layering import ruff_options
 NAME = "ruff"
 #: ruff codes that mean "this file could not be read or parsed".
 INPUT_ERROR_CODES = frozenset({"invalid-syntax", "E902", "E999", "SyntaxError"})
-#: One concise line: where, then what (the path may hold colons; the cell is
-#: there for notebooks).
+#: One concise line: where (the path may hold colons; the cell is there for
+#: notebooks), a code, ``[*]`` when ruff's ``--fix`` fixes it, the message.
+#: Syntax errors are ``invalid-syntax: message`` (``SyntaxError: message`` in
+#: older ruff, e.g. 0.5).
 _LINE = re.compile(
-    r"(?P<path>.+?):(?:cell (?P<cell>\d+):)?(?P<row>\d+):(?P<col>\d+): (?P<what>.*)"
-)
-#: What: a code, ``[*]`` when ruff's ``--fix`` fixes it, the message; syntax
-#: errors are ``invalid-syntax: message`` (``SyntaxError: message`` in older ruff, e.g. 0.5).
-_WHAT = re.compile(
-    r"(?P<code>[A-Z]+[0-9]+|[a-z]+(?:-[a-z]+)+:|SyntaxError:) (?P<fix>\[\*\] )?"
+    r"^(.+?):(?:cell (\d+):)?(\d+):(\d+): "
+    r"([A-Z]+[0-9]+|[a-z]+(?:-[a-z]+)+:|SyntaxError:) (\[\*\] )?([^\r\n]*)",
+    re.MULTILINE,
 )
 
 
@@ -184,24 +183,10 @@ def _parse(report: str) -> list[tuple[str, int, int, int, str, bool, str]]:
         ``(path, cell or 0, row, column, code, fixable, message)`` per finding,
         the path as ruff printed it (relative to its working directory).
     """
-    items: list[tuple[str, int, int, int, str, bool, str]] = []
-    for line in report.splitlines():  # --quiet: nothing but findings
-        match = _LINE.fullmatch(line)
-        what = _WHAT.match(match["what"]) if match else None
-        if match is None or what is None:
-            continue
-        items.append(
-            (
-                match["path"],
-                int(match["cell"] or 0),
-                int(match["row"]),
-                int(match["col"]),
-                what["code"].rstrip(":"),
-                what["fix"] is not None,
-                match["what"][what.end() :],
-            )
-        )
-    return items
+    return [  # --quiet: nothing but findings; one pattern over the whole report
+        (path, int(cell or 0), int(row), int(col), code.rstrip(":"), bool(fix), what)
+        for path, cell, row, col, code, fix, what in _LINE.findall(report)
+    ]
 
 
 def in_cell(
