@@ -98,8 +98,17 @@ def main() -> int:
 
     def compare(name: str, direct: list[list[str]], wrapper: list[str], cwd: Path = DATA,
                 fresh: bool = False, also: str = "") -> None:  # fmt: skip
-        """Time direct and wrapper interleaved; ``also`` names a second wrapper
-        row: the same command with no saved lint command (mlqa.early)."""
+        """Time the direct commands and the wrapper, interleaved; add a row.
+
+        Args:
+            name: The row's name (its first word is what ``--only`` selects).
+            direct: The bare tool commands (their times are summed).
+            wrapper: The mlqa command.
+            cwd: Where the commands run.
+            fresh: Give black a fresh cache on every run.
+            also: If set, a second row of that name: the wrapper again with no
+                saved lint command (``mlqa.early``), as on a first run.
+        """
         if name.split()[0] not in only:
             return
         saved = cwd / ".mlqa_cache" / "lint-command"
