@@ -51,6 +51,18 @@ def discounted(rewards: list[float], gamma: float) -> tuple[float, ...]:
     return returns
 
 
+class Decoder:  # whisper's beam search: set in reset(), used in update()
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.finished = None
+
+    def reset(self) -> None:
+        self.finished = [{} for _ in range(self.n)]
+
+    def update(self) -> int:
+        return len(self.finished)
+
+
 def center(rank: int, rows: list[float]) -> float:  # dino's rank-0 features
     queries = []
     for r in rows:
@@ -91,6 +103,14 @@ def names(items: list[str]) -> None:
     found: list[str] = []
     found = tuple(items)
     print(found)
+
+
+class Declared:
+    def __init__(self) -> None:
+        self.finished: None = None
+
+    def reset(self) -> None:
+        self.finished = [{}]
 
 
 def center(rank: int, rows: list[float]) -> float:
@@ -141,12 +161,13 @@ def test_types_the_user_wrote_keep_their_findings(
         (9, "mypy[assignment]"),  # self.avg: int, given a float
         (15, "mypy[assignment]"),  # best: int, given a float
         (21, "mypy[assignment]"),  # found: list[str] = [] is a declaration
-        (28, "mypy[assignment]"),  # queries: list[float] is a declaration,
-        (29, "mypy[arg-type]"),  # so its uses are checked against it
-        (33, "mypy[misc]"),  # a typed tuple of the wrong length, and then
-        (34, "mypy[has-type]"),  # each name it binds: only ``*untyped`` is
-        (34, "mypy[has-type]"),  # forgiven
-        (34, "mypy[has-type]"),
+        (30, "mypy[assignment]"),  # so is self.finished: None = None
+        (36, "mypy[assignment]"),  # queries: list[float] is a declaration,
+        (37, "mypy[arg-type]"),  # so its uses are checked against it
+        (41, "mypy[misc]"),  # a typed tuple of the wrong length, and then
+        (42, "mypy[has-type]"),  # each name it binds: only ``*untyped`` is
+        (42, "mypy[has-type]"),  # forgiven
+        (42, "mypy[has-type]"),
     ]
 
 

@@ -1,7 +1,7 @@
 """Findings about a type mypy guessed wrong, not one the user wrote.
 
 **Placeholders.** mypy gives an unannotated variable the type of its first
-value. Three first values in ML code are placeholders, not declarations:
+value. Four first values in ML code are placeholders, not declarations:
 
 - an ``int`` literal later replaced by a ``float``: ``best_acc1 = 0`` then
   ``best_acc1 = max(acc1, best_acc1)``, ``self.avg = 0`` in ``reset()`` then
@@ -11,6 +11,10 @@ value. Three first values in ML code are placeholders, not declarations:
 - a layer in a module's slot, replaced in another branch by another layer:
   ``self.mlp = nn.Linear(a, b)`` if ``nlayers == 1`` else ``self.mlp =
   nn.Sequential(...)``: both are modules, mypy only took the first one's class;
+- ``None`` in one method (``self.finished = None`` in ``__init__``) and a
+  value in another (``self.finished = [{} for _ in range(n)]`` in
+  ``reset()``): mypy types the attribute ``None`` and reports the value and
+  every later use (``len(self.finished)``); those go with it;
 - an empty ``[]``, ``{}`` or ``set()`` that mypy could not give an item type
   (it learns one from ``append`` but not from ``insert(0, x)``), later
   replaced by what was built from it: ``returns = []``, a loop of
@@ -292,12 +296,13 @@ def _placeholder(
         literal = first.value
         is_int = isinstance(literal, ast.Constant) and type(literal.value) is int
         return () if is_int else None
+    end = getattr(scope, "end_lineno", None) or line
+    if variable == "None":  # ``self.cache = None`` in __init__, set elsewhere
+        placeholder = first.value
+        is_none = isinstance(placeholder, ast.Constant) and placeholder.value is None
+        return (name, end) if is_none else None
     if variable in _EMPTY:
-        return (
-            (name, getattr(scope, "end_lineno", None) or line)
-            if _is_empty(first.value, variable)
-            else None
-        )
+        return (name, end) if _is_empty(first.value, variable) else None
     return () if _layer(first.value) and _layer(node.value) else None
 
 
