@@ -14,6 +14,14 @@ a ruff start, nothing else.
 Only plain ``mlqa lint`` of Python files, with no option, starts early: any
 option, a directory or a notebook (which mlqa reads first) leaves it to the
 normal path. ``[tool.mlqa] cache = false`` writes no file.
+
+The saved file is never trusted to name a program or to change files: it is
+used only when it runs the ruff installed beside this Python (the usual
+virtual environment layout) with ``check`` and exactly the options mlqa
+itself passes (``--output-format=concise``, ``--no-cache``,
+``--force-exclude``, ``--quiet`` and ``--config`` values that set neither
+``output-file`` nor ``cache-dir``), so a file planted in a repository can
+start nothing a normal run of its own config would not.
 """
 
 from __future__ import annotations
@@ -66,7 +74,7 @@ def start(args: list[str]) -> None:
     if saved is None:
         return
     prefix, cwd = saved
-    if "--fix" in prefix:  # never rewrite files on a guess (remember refuses too)
+    if cwd != os.getcwd() or not trusted(prefix):
         return
     command = [*prefix, *files]
     try:
@@ -80,6 +88,41 @@ def start(args: list[str]) -> None:
     import atexit
 
     atexit.register(_stop)
+
+
+_FLAGS = frozenset(
+    {"--output-format=concise", "--no-cache", "--force-exclude", "--quiet"}
+)
+
+
+def trusted(prefix: list[str]) -> bool:
+    """Tell whether a saved command line is one mlqa itself would run.
+
+    Args:
+        prefix: The saved command line, up to and with ``--``.
+
+    Returns:
+        True only for ``<the ruff beside this Python> check`` with mlqa's own
+        options (see the module docstring).
+    """
+    import sys
+
+    ruff = os.path.join(os.path.dirname(sys.executable), "ruff")
+    if prefix[:2] != [ruff, "check"] or prefix[-1:] != ["--"]:
+        return False
+    options = prefix[2:-1]
+    i = 0
+    while i < len(options):
+        if options[i] in _FLAGS:
+            i += 1
+        elif options[i] == "--config" and i + 1 < len(options):
+            value = options[i + 1]
+            if "output-file" in value or "cache-dir" in value:
+                return False
+            i += 2
+        else:
+            return False
+    return True
 
 
 def take(command: list[str], cwd: str) -> subprocess.Popen[str] | None:

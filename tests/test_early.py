@@ -69,19 +69,27 @@ LEAVES_A_MARK = [
 ]
 
 
+OTHER_RULES = [ruff_binary(), "check", "--output-format=concise", "--force-exclude",
+               "--quiet", "--config", 'lint.select = ["F401"]', "--"]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "prefix",
     [
-        # a command line that would report other things: stopped, not used
+        # mlqa's own kind of command, other rules: started, then stopped, not used
+        OTHER_RULES,
+        # options mlqa never passes: not started
         [ruff_binary(), "check", "--isolated", "--select", "F401", "--"],
-        # a program that is no ruff at all: stopped before it finishes
+        # a program that is no ruff at all: never started
         LEAVES_A_MARK,
         # a program that does not exist: nothing starts
         ["/nonexistent/ruff", "check", "--"],
-        # a fixing command is never started on a guess
+        # a fixing command, or one that writes a file: never started
         [ruff_binary(), "check", "--fix", "--"],
+        [ruff_binary(), "check", "--config", 'output-file = "ran"', "--"],
     ],
-    ids=["other-rules", "other-program", "missing-program", "fix"],
+    ids=["other-rules", "other-options", "other-program", "missing-program",
+         "fix", "output-file"],  # fmt: skip
 )
 def test_a_foreign_saved_command_changes_nothing(
     project: Path, prefix: list[str]
@@ -99,7 +107,7 @@ def test_a_foreign_saved_command_changes_nothing(
     assert saved(project)[1] != prefix  # the real command replaced it
     if prefix is LEAVES_A_MARK:
         time.sleep(1.3)
-        assert not (project / "ran").exists()  # a mismatched start was stopped
+    assert not (project / "ran").exists()  # no foreign program, no written file
 
 
 @pytest.mark.parametrize(
@@ -129,13 +137,27 @@ def test_cache_off_saves_nothing(project: Path) -> None:
     assert not (project / SAVED).exists()
 
 
-def test_a_config_error_stops_the_early_start(project: Path) -> None:
-    marshalled = marshal.dumps((__version__, LEAVES_A_MARK, str(project)))
+def test_a_config_error_after_an_early_start_is_one_line(project: Path) -> None:
+    marshalled = marshal.dumps((__version__, OTHER_RULES, str(project)))
     (project / SAVED).parent.mkdir()
     (project / SAVED).write_bytes(marshalled)
     (project / "pyproject.toml").write_text("[tool.mlqa\n")
     got = lint(project, "a.py")
     assert got.returncode == 2
-    assert "Traceback" not in got.stderr
-    time.sleep(1.3)
-    assert not (project / "ran").exists()  # stopped when mlqa exited
+    assert "Traceback" not in got.stderr and len(got.stderr.splitlines()) == 1
+
+
+def test_only_mlqa_s_own_kind_of_command_is_trusted() -> None:
+    from mlqa.early import trusted
+
+    assert trusted(OTHER_RULES)
+    assert trusted([ruff_binary(), "check", "--no-cache", "--"])
+    for prefix in (
+        [ruff_binary(), "check"],  # no "--": the files would be options
+        [ruff_binary(), "check", "--config", "--"],
+        [ruff_binary(), "check", "--add-noqa", "--"],
+        [ruff_binary(), "check", "--config", 'cache-dir = "/tmp/x"', "--"],
+        [ruff_binary(), "format", "--"],
+        ["ruff", "check", "--"],  # whichever ruff is on PATH
+    ):
+        assert not trusted(prefix), prefix
