@@ -81,8 +81,81 @@ def drop_guesses(
     Returns:
         The other findings, in order.
     """
-    kept = _drop_widened(_drop_placeholders(_drop_any_unpacking(findings)))
+    sources = _Sources()
+    kept = _drop_any_unpacking(findings, sources)
+    kept = _drop_widened(_drop_placeholders(kept, sources), sources)
     return kept if optional_uses else [f for f in kept if not optional_use(f)]
+
+
+class _Source:
+    """One file's syntax tree and the indexes the filters ask of it, built once.
+
+    Each filter question (the assignment on a line, the scopes around a line,
+    a name's bindings in a scope) is then a lookup, not a walk of the tree:
+    hundreds of findings in one long file stay linear.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.lines = _lines(path)
+        self.tree = _parse(path)
+        self.assigns: dict[int, tuple[ast.Assign | None, list[_Scope]]] = {}
+        # functions and classes, outer first
+        self.scopes: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
+        self._bindings: dict[int, dict[str, list[ast.stmt]]] = {}
+        if self.tree is None:
+            return
+        for node, scopes in _walk(self.tree, [self.tree]):
+            if isinstance(node, ast.Assign) and node.lineno not in self.assigns:
+                single = node if len(node.targets) == 1 else None
+                self.assigns[node.lineno] = (single, scopes)
+            elif isinstance(
+                node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+            ):
+                self.scopes.append(node)
+
+    def assignment_at(self, line: int) -> tuple[ast.Assign, list[_Scope]] | None:
+        """The assignment of one target on ``line`` and the scopes around it."""
+        found = self.assigns.get(line)
+        if found is None or found[0] is None:
+            return None
+        return found[0], found[1]
+
+    def scopes_at(self, line: int) -> list[_Scope]:
+        """The module and every function or class around ``line``, outer first."""
+        around: list[_Scope] = [
+            scope
+            for scope in self.scopes
+            if scope.lineno <= line <= (scope.end_lineno or scope.lineno)
+        ]
+        return [self.tree, *around] if self.tree is not None else around
+
+    def bindings(self, scope: _Scope) -> dict[str, list[ast.stmt]]:
+        """Each name's assignments in ``scope`` (``self.x`` across a class's methods)."""
+        table = self._bindings.get(id(scope))
+        if table is None:
+            table = self._bindings[id(scope)] = {}
+            nested_ok = isinstance(scope, ast.ClassDef)  # ``self.x`` is set in methods
+            for node, inner in _walk(scope, [scope]):
+                if not nested_ok and len(inner) > 1:
+                    continue  # a nested function's own local
+                if isinstance(node, ast.AnnAssign):
+                    names = [_target_name(node.target)]
+                elif isinstance(node, ast.Assign):
+                    names = [_target_name(target) for target in node.targets]
+                else:
+                    continue
+                for name in names:
+                    if name is not None:
+                        table.setdefault(name, []).append(node)
+        return table
+
+
+class _Sources(dict[str, _Source]):
+    """Parsed files by path, each parsed on first use."""
+
+    def __missing__(self, path: str) -> _Source:
+        source = self[path] = _Source(path)
+        return source
 
 
 # Messages about a use of a value whose type includes None, by mypy code.
@@ -129,18 +202,14 @@ def optional_use(finding: Finding) -> bool:
     return bool(got) and all(t in expected or t == "Any" for t in got)
 
 
-def _drop_any_unpacking(findings: list[Finding]) -> list[Finding]:
+def _drop_any_unpacking(findings: list[Finding], sources: _Sources) -> list[Finding]:
     """Drop the cascade of one unpacking of ``*untyped`` (see the docstring)."""
     starred = {(f.path, f.line) for f in findings if f.message == _STAR_ANY}
     if not starred:
         return findings
     bound: dict[str, list[tuple[int, int, set[str]]]] = {}  # path -> scope, names
-    trees: dict[str, ast.Module | None] = {}
     for path, line in starred:
-        if path not in trees:
-            trees[path] = _parse(path)
-        tree = trees[path]
-        found = _assignment_at(tree, line) if tree is not None else None
+        found = sources[path].assignment_at(line)
         if found is not None:
             target, scopes = found[0].targets[0], found[1]
             start = getattr(scopes[-1], "lineno", 1)
@@ -173,32 +242,32 @@ def _names(target: ast.expr) -> Iterator[str]:
             yield from _names(item)
 
 
-def _drop_placeholders(findings: list[Finding]) -> list[Finding]:
+def _drop_placeholders(findings: list[Finding], sources: _Sources) -> list[Finding]:
     """Drop assignments that replace a placeholder (see the docstring)."""
     candidates = [f for f in findings if f.code == "assignment"]
     if not any(_ASSIGNMENT.match(f.message) for f in candidates):
         return findings
-    trees: dict[str, ast.Module | None] = {}
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
     dropped: set[Finding] = set()
     for finding in candidates:
         match = _ASSIGNMENT.match(finding.message)
         if match is None:
             continue
-        if finding.path not in trees:
-            trees[finding.path] = _parse(finding.path)
-        tree = trees[finding.path]
-        if tree is None:
-            continue
-        follow = _placeholder(tree, finding.line, match["value"], match["variable"])
+        source = sources[finding.path]
+        follow = _placeholder(source, finding.line, match["value"], match["variable"])
         if follow is None:
             continue
         dropped.add(finding)
         if follow:
-            dropped.update(_uses(findings, finding, follow, match["variable"]))
+            dropped.update(
+                _uses(by_path[finding.path], finding, follow, match["variable"], source)
+            )
     return [f for f in findings if f not in dropped]
 
 
-def _drop_widened(findings: list[Finding]) -> list[Finding]:
+def _drop_widened(findings: list[Finding], sources: _Sources) -> list[Finding]:
     """Drop uses of an empty placeholder that mypy widened instead of replacing.
 
     Rebound in a nested block (``queries = []``, then under ``if rank == 0:``
@@ -210,20 +279,16 @@ def _drop_widened(findings: list[Finding]) -> list[Finding]:
     """
     if not any(_EMPTY_TYPE.search(f.message) for f in findings):
         return findings
-    trees: dict[str, ast.Module | None] = {}
-    lines: dict[str, list[str]] = {}
     kept = []
     for finding in findings:
         if not _EMPTY_TYPE.search(finding.message):
             kept.append(finding)
             continue
-        if finding.path not in trees:
-            trees[finding.path] = _parse(finding.path)
-            lines[finding.path] = _lines(finding.path)
-        tree, text = trees[finding.path], lines[finding.path]
+        source = sources[finding.path]
+        text = source.lines
         row = text[finding.line - 1] if 0 < finding.line <= len(text) else ""
         name = re.match(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?", row[finding.column - 1 :])
-        if tree is None or name is None or not _rebound(tree, name[0], finding.line):
+        if name is None or not _rebound(source, name[0], finding.line):
             kept.append(finding)
     return kept
 
@@ -236,24 +301,20 @@ def _lines(path: str) -> list[str]:
         return []
 
 
-def _rebound(tree: ast.Module, name: str, line: int) -> bool:
+def _rebound(source: _Source, name: str, line: int) -> bool:
     """Tell whether ``name`` started as an empty placeholder and was rebound."""
-    scopes: list[_Scope] = [tree]
-    for node, _ in _walk(tree, [tree]):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and (
-            node.lineno <= line <= (node.end_lineno or node.lineno)
-        ):
-            scopes.append(node)
+    scopes = source.scopes_at(line)
+    if not scopes:
+        return False
     scope = _scope_of(name, scopes)
-    first = _first_binding(scope, name)
+    first = _first_binding(source, scope, name)
     if first is None or not any(_is_empty(first.value, t) for t in _EMPTY):
         return False
     return any(
         isinstance(node, ast.Assign)
         and first.lineno < node.lineno < line
-        and any(_target_name(t) == name for t in node.targets)
         and not any(_is_empty(node.value, t) for t in _EMPTY)
-        for node, _ in _walk(scope, [scope])
+        for node in source.bindings(scope).get(name, ())
     )
 
 
@@ -266,12 +327,12 @@ def _parse(path: str) -> ast.Module | None:
 
 
 def _placeholder(
-    tree: ast.Module, line: int, value: str, variable: str
+    source: _Source, line: int, value: str, variable: str
 ) -> tuple[str, int] | tuple[()] | None:
     """Tell whether the assignment at ``line`` replaces a placeholder.
 
     Args:
-        tree: The file's syntax tree.
+        source: The file.
         line: The line of mypy's finding.
         value: The type of the value assigned there, as mypy printed it.
         variable: The type mypy gave the variable.
@@ -281,7 +342,7 @@ def _placeholder(
         slot; for an empty container, the name and the end line of its scope
         (its later uses are dropped too).
     """
-    found = _assignment_at(tree, line)
+    found = source.assignment_at(line)
     if found is None:
         return None
     node, scopes = found
@@ -289,7 +350,7 @@ def _placeholder(
     if name is None:
         return None
     scope = _scope_of(name, scopes)
-    first = _first_binding(scope, name)
+    first = _first_binding(source, scope, name)
     if first is None or first.lineno >= line:
         return None
     if variable == "int" and value == "float":
@@ -314,16 +375,6 @@ def _layer(value: ast.expr) -> bool:
     return (isinstance(owner, ast.Name) and owner.id == "nn") or (
         isinstance(owner, ast.Attribute) and owner.attr == "nn"
     )
-
-
-def _assignment_at(
-    tree: ast.Module, line: int
-) -> tuple[ast.Assign, list[_Scope]] | None:
-    """The assignment of one target on ``line`` and the scopes around it."""
-    for node, scopes in _walk(tree, [tree]):
-        if isinstance(node, ast.Assign) and node.lineno == line:
-            return (node, scopes) if len(node.targets) == 1 else None
-    return None
 
 
 def _walk(
@@ -356,28 +407,18 @@ def _scope_of(name: str, scopes: list[_Scope]) -> _Scope:
     return scopes[-1]
 
 
-def _first_binding(scope: _Scope, name: str) -> ast.Assign | None:
+def _first_binding(source: _Source, scope: _Scope, name: str) -> ast.Assign | None:
     """The first unannotated ``name = value`` in the scope (None if annotated)."""
-    nested_ok = isinstance(scope, ast.ClassDef)  # ``self.x`` is set in methods
     if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
         arguments = scope.args
         every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
         if any(arg.arg == name for arg in every):
             return None  # a parameter: its type is the annotation's, or Any
-    first: ast.stmt | None = None
-    for node, inner in _walk(scope, [scope]):
-        if not nested_ok and len(inner) > 1:
-            continue  # a nested function's own local
-        if isinstance(node, ast.AnnAssign) and _target_name(node.target) == name:
-            return None
-        if (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and _target_name(node.targets[0]) == name
-            and (first is None or node.lineno < first.lineno)
-        ):
-            first = node
-    return first if isinstance(first, ast.Assign) else None
+    nodes = source.bindings(scope).get(name, [])
+    if any(isinstance(node, ast.AnnAssign) for node in nodes):
+        return None
+    assigns = [n for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1]
+    return min(assigns, key=lambda node: node.lineno) if assigns else None
 
 
 def _is_empty(value: ast.expr, variable: str) -> bool:
@@ -394,21 +435,18 @@ def _is_empty(value: ast.expr, variable: str) -> bool:
 
 
 def _uses(
-    findings: list[Finding], at: Finding, follow: tuple[str, int], variable: str
+    findings: list[Finding],
+    at: Finding,
+    follow: tuple[str, int],
+    variable: str,
+    source: _Source,
 ) -> Iterator[Finding]:
     """Later findings in the same scope about the replaced value's old type."""
     name, end = follow
-    lines: list[str] | None = None
+    lines = source.lines
     for finding in findings:
-        if (
-            finding.path != at.path
-            or not at.line <= finding.line <= end
-            or f'"{variable}"' not in finding.message
-        ):
+        if not at.line <= finding.line <= end or f'"{variable}"' not in finding.message:
             continue
-        if lines is None:
-            with open(at.path, encoding="utf-8", errors="replace") as handle:
-                lines = handle.read().splitlines()
         text = lines[finding.line - 1] if finding.line <= len(lines) else ""
         if re.match(rf"{re.escape(name)}\b", text[finding.column - 1 :]):
             yield finding
