@@ -374,7 +374,9 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 
     from mlqa.diagnostics import InputError
 
-    target = os.path.realpath(path)
+    target = os.fspath(path)
+    if os.path.islink(target):  # one lstat; realpath costs one per path part
+        target = os.path.realpath(target)
     directory, name = os.path.split(target)
     temp = os.path.join(directory, f".{name}.{os.getpid()}.mlqa-tmp")
     try:
@@ -400,9 +402,13 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     done = False
     try:
         try:
+            fchmod = getattr(os, "fchmod", None)  # not on Windows before 3.13
             with os.fdopen(fd, "wb") as handle:
+                if fchmod is not None:
+                    fchmod(handle.fileno(), mode)
                 handle.write(data)
-            os.chmod(temp, mode)
+            if fchmod is None:
+                os.chmod(temp, mode)
             os.replace(temp, target)
             done = True
         except OSError as exc:
