@@ -125,6 +125,8 @@ TOOLS = {
     "nbstripout": [str(BIN / "nbstripout")],
     "nbstripout-fast": [str(BIN / "nbstripout-fast")],
     "mlqa strip": [str(BIN / "mlqa"), "strip"],
+    # not a stripper: the I/O floor of any CPython one (benchmarks/strip_floor.py)
+    "python floor": [sys.executable, str(HERE / "strip_floor.py")],
 }
 
 
@@ -284,6 +286,12 @@ def main() -> int:
     )
     print(
         f"files whose bytes differ from nbstripout's: {differ['mlqa strip']} (goal 0)"
+    )
+    floor = median["python floor"]
+    print(
+        f"python floor (read, one pass, atomic writes; strips nothing right): "
+        f"{floor:.3f} s = nbstripout / {median['nbstripout'] / floor:.1f}; "
+        f"9x nbstripout would be {median['nbstripout'] / 9:.3f} s"
     )
     if args.json:
         args.json.write_text(

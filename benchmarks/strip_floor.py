@@ -1,0 +1,39 @@
+"""A floor for stripping notebooks in CPython: the I/O and one pass, no JSON.
+
+Reads each notebook given, looks once for an output or an execution count
+(``bytes.find``, no parsing), and for those that have one writes back bytes
+with each ``"execution_count": N`` set to ``null``, atomically (a temporary
+file and ``os.replace``), as any correct stripper must. It strips nothing
+else and is *not* correct; it measures what no Python stripper can go below
+on this machine: interpreter start, reading, one pass over the bytes and the
+atomic writes. ``benchmarks/bench_strip.py`` times it beside the real tools.
+"""
+
+import os
+import sys
+
+
+def main() -> int:
+    """Process the notebooks named on the command line; return 0."""
+    for name in sys.argv[1:]:
+        with open(name, "rb") as handle:
+            data = handle.read()
+        parts = data.split(b'"execution_count": ')
+        counts = [p for p in parts[1:] if p[:1].isdigit()]
+        if not counts and b'"outputs": [\n' not in data:
+            continue
+        out = parts[0] + b"".join(
+            b'"execution_count": '
+            + (b"null" + p.lstrip(b"0123456789") if p[:1].isdigit() else p)
+            for p in parts[1:]
+        )
+        temp = f"{name}.floor-tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, out)
+        os.close(fd)
+        os.replace(temp, name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
