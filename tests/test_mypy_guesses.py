@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 CLEAN = '''"""Placeholders and unpacking of untyped values: correct code."""
+from fractions import Fraction
 
 
 class AverageMeter:
@@ -75,6 +76,13 @@ def center(rank: int, rows: list[float]) -> float:  # dino's rank-0 features
     return 0.0
 
 
+def mean(parts: list[Fraction]) -> Fraction:  # ``correct = 0.0; correct += t``
+    total = 0
+    for part in parts:
+        total += part
+    return (total / len(parts)).limit_denominator()
+
+
 def dropout_seq(seq, mask):
     b, n, *_, device = *seq.shape, seq.device
     print(b + n, device, mask)
@@ -123,6 +131,15 @@ def center(rank: int, rows: list[float]) -> float:
 def shape(seq: tuple[int, int]) -> int:
     b, n, device = *seq, 1, 2
     return b + n + device
+
+
+def declared(parts):
+    from fractions import Fraction
+
+    total: int | Fraction = 0
+    for part in parts:
+        total += part
+    return (total / len(parts)).limit_denominator()
 '''
 
 
@@ -168,6 +185,7 @@ def test_types_the_user_wrote_keep_their_findings(
         (42, "mypy[has-type]"),  # each name it binds: only ``*untyped`` is
         (42, "mypy[has-type]"),  # forgiven
         (42, "mypy[has-type]"),
+        (51, "mypy[union-attr]"),  # total: int | Fraction is a declaration
     ]
 
 

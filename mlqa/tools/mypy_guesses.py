@@ -138,7 +138,7 @@ class _Source:
             for node, inner in _walk(scope, [scope]):
                 if not nested_ok and len(inner) > 1:
                     continue  # a nested function's own local
-                if isinstance(node, ast.AnnAssign):
+                if isinstance(node, ast.AnnAssign | ast.AugAssign):
                     names = [_target_name(node.target)]
                 elif isinstance(node, ast.Assign):
                     names = [_target_name(target) for target in node.targets]
@@ -268,29 +268,48 @@ def _drop_placeholders(findings: list[Finding], sources: _Sources) -> list[Findi
 
 
 def _drop_widened(findings: list[Finding], sources: _Sources) -> list[Finding]:
-    """Drop uses of an empty placeholder that mypy widened instead of replacing.
+    """Drop uses of a placeholder that mypy widened instead of replacing.
 
     Rebound in a nested block (``queries = []``, then under ``if rank == 0:``
     ``queries = torch.cat(queries)``), the variable becomes ``list[Any] |
-    Tensor`` and each later use is reported, with no assignment finding to
-    start from: a finding that names ``list[Any]`` (or ``dict[Any, Any]``)
-    about a name whose first binding is an empty placeholder, rebound before
-    the finding's line, goes.
+    Tensor``; a number accumulated with tensors (``correct = 0.0``, then
+    ``correct += torch.sum(compare)``) becomes ``float | Tensor``. Each later
+    use is then reported (``Item "float" of "float | Tensor" has no attribute
+    "item"``), with no assignment finding to start from: a finding that names
+    ``list[Any]`` or ``dict[Any, Any]``, or the number in such a union, about
+    a name whose first binding is that placeholder, rebound or accumulated
+    before the finding's line, goes.
     """
-    if not any(_EMPTY_TYPE.search(f.message) for f in findings):
+    if not any(_widened_kind(f.message) for f in findings):
         return findings
     kept = []
     for finding in findings:
-        if not _EMPTY_TYPE.search(finding.message):
+        kind = _widened_kind(finding.message)
+        if kind is None:
             kept.append(finding)
             continue
         source = sources[finding.path]
         text = source.lines
         row = text[finding.line - 1] if 0 < finding.line <= len(text) else ""
-        name = re.match(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?", row[finding.column - 1 :])
-        if name is None or not _rebound(source, name[0], finding.line):
+        # the name the expression starts with: ``(correct / total).item()``
+        start = row[finding.column - 1 :].lstrip("(")
+        name = _NAME.match(start)
+        if name is None or not _rebound(source, name[0], finding.line, kind):
             kept.append(finding)
     return kept
+
+
+_NAME = re.compile(r"self\.[A-Za-z_]\w*|[A-Za-z_]\w*")  # a local or ``self.x``
+_NUMBER_ITEM = re.compile(r'^Item "(?:int|float)" of "[^"]*" has no attribute ')
+
+
+def _widened_kind(message: str) -> str | None:
+    """``"empty"``, ``"number"`` or None: which placeholder a message may be about."""
+    if _EMPTY_TYPE.search(message):
+        return "empty"
+    if _NUMBER_ITEM.match(message):
+        return "number"
+    return None
 
 
 def _lines(path: str) -> list[str]:
@@ -301,14 +320,38 @@ def _lines(path: str) -> list[str]:
         return []
 
 
-def _rebound(source: _Source, name: str, line: int) -> bool:
-    """Tell whether ``name`` started as an empty placeholder and was rebound."""
+def _rebound(source: _Source, name: str, line: int, kind: str = "empty") -> bool:
+    """Tell whether ``name`` started as a placeholder and was rebound before ``line``.
+
+    Args:
+        source: The file.
+        name: A local name or ``self.`` attribute.
+        line: The line of the finding about it.
+        kind: ``"empty"`` for ``[]``/``{}``/``set()``, ``"number"`` for a number
+            literal (then ``+=`` counts as a rebinding).
+
+    Returns:
+        True when the first binding is that placeholder and a later one, before
+        ``line``, gives another value.
+    """
     scopes = source.scopes_at(line)
     if not scopes:
         return False
     scope = _scope_of(name, scopes)
     first = _first_binding(source, scope, name)
-    if first is None or not any(_is_empty(first.value, t) for t in _EMPTY):
+    if first is None:
+        return False
+    if kind == "number":
+        literal = first.value
+        if not (
+            isinstance(literal, ast.Constant) and type(literal.value) in (int, float)
+        ):
+            return False
+        return any(
+            node is not first and first.lineno < node.lineno < line
+            for node in source.bindings(scope).get(name, ())
+        )
+    if not any(_is_empty(first.value, t) for t in _EMPTY):
         return False
     return any(
         isinstance(node, ast.Assign)
