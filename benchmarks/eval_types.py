@@ -79,6 +79,16 @@ REPOS: dict[str, tuple[str, str, list[str]]] = {
         "c0d2f624c09dc18e709e37c2ad90c039a4eb72a2",
         ["whisper"],
     ),
+    "LLMs-from-scratch": (
+        "rasbt+LLMs-from-scratch",
+        "28c65cdfbc3338e2e040016eea4b7fdf556e4d57",
+        ["**"],
+    ),
+    "pytorch-tutorial": (
+        "yunjey+pytorch-tutorial",
+        "0500d3df5a2a8080ccfccbc00aca0eacc21818db",
+        ["**"],
+    ),
     "examples": (
         "pytorch+examples",
         "77f55b912142e11fcfdf5b530231fb9c52f181e8",
@@ -141,7 +151,12 @@ def export(repo: str, mirrors: Path) -> Path:
 
 
 def units(root: Path, dirs: list[str]) -> list[list[str]]:
-    """Return the file lists to check, one per directory (not recursive)."""
+    """Return the file lists to check, one per directory (not recursive).
+
+    ``["**"]`` means every directory that holds Python files.
+    """
+    if dirs == ["**"]:
+        dirs = sorted({str(p.parent.relative_to(root)) for p in root.rglob("*.py")})
     return [
         files
         for d in dirs

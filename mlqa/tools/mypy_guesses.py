@@ -20,7 +20,10 @@ value. Four first values in ML code are placeholders, not declarations:
   replaced by what was built from it: ``returns = []``, a loop of
   ``returns.insert(0, R)``, then ``returns = torch.tensor(returns)``. mypy
   then also reports each use of the new value as a use of ``list[Any]``
-  (``"list[Any]" has no attribute "mean"``); those go with it.
+  (``"list[Any]" has no attribute "mean"``); those go with it. The same goes
+  for a number accumulated with tensors (``correct = 0.0``, then ``correct +=
+  torch.sum(compare)``): mypy makes it ``float | Tensor`` and reports
+  ``(correct / n).item()``.
 
 Only ``[assignment]`` findings whose variable got its type this way are
 dropped: the first binding of the same name (or ``self.`` attribute, in the
