@@ -153,7 +153,12 @@ def export(repo: str, mirrors: Path) -> Path:
 def units(root: Path, dirs: list[str]) -> list[list[str]]:
     """Return the file lists to check, one per directory (not recursive).
 
-    ``["**"]`` means every directory that holds Python files.
+    Args:
+        root: The exported repository.
+        dirs: Its directories to check; ``["**"]``: every one holding Python files.
+
+    Returns:
+        One sorted list of files per directory that has any.
     """
     if dirs == ["**"]:
         dirs = sorted({str(p.parent.relative_to(root)) for p in root.rglob("*.py")})
