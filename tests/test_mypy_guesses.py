@@ -52,6 +52,16 @@ def discounted(rewards: list[float], gamma: float) -> tuple[float, ...]:
     return returns
 
 
+class Masks:  # a value in one branch, None in the other: Optional
+    def __init__(self, use: bool) -> None:
+        if use:
+            self.masks = [1]
+            self.q = self.k = [2]
+        else:
+            self.masks = None
+            self.q = self.k = None
+
+
 class Decoder:  # whisper's beam search: set in reset(), used in update()
     def __init__(self, n: int) -> None:
         self.n = n

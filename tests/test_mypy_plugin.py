@@ -211,6 +211,25 @@ def numpy_habits(x: torch.Tensor) -> torch.Tensor:  # axis= is torch's alias of 
     return torch.cat([m, x.max(axis=1).values], axis=0)
 
 
+class FeedForward(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class Experts(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class Layer(nn.Module):  # LLMs-from-scratch's Qwen3 block: a module class per branch
+    def __init__(self, moe: bool) -> None:
+        super().__init__()
+        if moe:
+            self.ff = Experts()
+        else:
+            self.ff = FeedForward()
+
+
 class Head(nn.Module):  # a slot holding one layer or another
     def __init__(self, nlayers: int) -> None:
         super().__init__()
@@ -317,6 +336,22 @@ class Slot:
 
 print(torch.sum(torch.ones(2), axis="0"))
 print(len([3, 1], axis=0))
+
+
+class Expert(nn.Module):
+    pass
+
+
+class Dense(nn.Module):
+    pass
+
+
+class Annotated(nn.Module):
+    def __init__(self, moe: bool) -> None:
+        super().__init__()
+        self.ff: Expert = Expert()
+        if not moe:
+            self.ff = Dense()
 """
 
 
@@ -385,6 +420,7 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (65, "mypy[assignment]"),  # a slot the user annotated keeps its type
         (68, "mypy[call-overload]"),  # axis= is checked as dim= is
         (69, "mypy[call-arg]"),  # and is no keyword of functions outside torch
+        (85, "mypy[assignment]"),  # a slot the user annotated keeps its type
     ]
     assert checked["rc"] == 1
     (expansion,) = [

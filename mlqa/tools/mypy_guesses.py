@@ -59,6 +59,14 @@ import re
 from collections.abc import Iterator
 
 from mlqa.diagnostics import Finding
+from mlqa.tools.mypy_optional import optional_use
+from mlqa.tools.mypy_source import (
+    Source,
+    Sources,
+    first_binding,
+    scope_of,
+    target_name,
+)
 
 _ASSIGNMENT = re.compile(
     r'^Incompatible types in assignment \(expression has type "(?P<value>[^"]*)", '
@@ -69,7 +77,6 @@ _UNPACK = re.compile(r"^Need more than \d+ values? to unpack \(\d+ expected\)$")
 _UNDETERMINED = re.compile(r'^Cannot determine type of "(?P<name>[^"]+)"$')
 _EMPTY_TYPE = re.compile(r'(?:"| \| )(?:list\[Any\]|dict\[Any, Any\])(?:"| \| )')
 _EMPTY = {"list[Any]": ast.List, "dict[Any, Any]": ast.Dict, "set[Any]": ast.Call}
-_Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
 def drop_guesses(
@@ -84,128 +91,13 @@ def drop_guesses(
     Returns:
         The other findings, in order.
     """
-    sources = _Sources()
+    sources = Sources()
     kept = _drop_any_unpacking(findings, sources)
     kept = _drop_widened(_drop_placeholders(kept, sources), sources)
     return kept if optional_uses else [f for f in kept if not optional_use(f)]
 
 
-class _Source:
-    """One file's syntax tree and the indexes the filters ask of it, built once.
-
-    Each filter question (the assignment on a line, the scopes around a line,
-    a name's bindings in a scope) is then a lookup, not a walk of the tree:
-    hundreds of findings in one long file stay linear.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.lines = _lines(path)
-        self.tree = _parse(path)
-        self.assigns: dict[int, tuple[ast.Assign | None, list[_Scope]]] = {}
-        # functions and classes, outer first
-        self.scopes: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
-        self._bindings: dict[int, dict[str, list[ast.stmt]]] = {}
-        if self.tree is None:
-            return
-        for node, scopes in _walk(self.tree, [self.tree]):
-            if isinstance(node, ast.Assign) and node.lineno not in self.assigns:
-                single = node if len(node.targets) == 1 else None
-                self.assigns[node.lineno] = (single, scopes)
-            elif isinstance(
-                node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-            ):
-                self.scopes.append(node)
-
-    def assignment_at(self, line: int) -> tuple[ast.Assign, list[_Scope]] | None:
-        """The assignment of one target on ``line`` and the scopes around it."""
-        found = self.assigns.get(line)
-        if found is None or found[0] is None:
-            return None
-        return found[0], found[1]
-
-    def scopes_at(self, line: int) -> list[_Scope]:
-        """The module and every function or class around ``line``, outer first."""
-        around: list[_Scope] = [
-            scope
-            for scope in self.scopes
-            if scope.lineno <= line <= (scope.end_lineno or scope.lineno)
-        ]
-        return [self.tree, *around] if self.tree is not None else around
-
-    def bindings(self, scope: _Scope) -> dict[str, list[ast.stmt]]:
-        """Each name's assignments in ``scope`` (``self.x`` across a class's methods)."""
-        table = self._bindings.get(id(scope))
-        if table is None:
-            table = self._bindings[id(scope)] = {}
-            nested_ok = isinstance(scope, ast.ClassDef)  # ``self.x`` is set in methods
-            for node, inner in _walk(scope, [scope]):
-                if not nested_ok and len(inner) > 1:
-                    continue  # a nested function's own local
-                if isinstance(node, ast.AnnAssign | ast.AugAssign):
-                    names = [_target_name(node.target)]
-                elif isinstance(node, ast.Assign):
-                    names = [_target_name(target) for target in node.targets]
-                else:
-                    continue
-                for name in names:
-                    if name is not None:
-                        table.setdefault(name, []).append(node)
-        return table
-
-
-class _Sources(dict[str, _Source]):
-    """Parsed files by path, each parsed on first use."""
-
-    def __missing__(self, path: str) -> _Source:
-        source = self[path] = _Source(path)
-        return source
-
-
-# Messages about a use of a value whose type includes None, by mypy code.
-_NONE_USES = {
-    "union-attr": re.compile(r'^Item "None" of "[^"]*" has no attribute '),
-    "attr-defined": re.compile(r'^"None" has no attribute '),
-    "index": re.compile(r'^Value of type "[^"]* \| None" is not indexable$'),
-    "operator": re.compile(
-        r'^Unsupported (?:left |right )?operand types? for \S+ \((?:"None"'
-        r'|"[^"]* \| None")(?: and "[^"]*")?\)$|^Unsupported operand types for \S+ '
-        r'\("[^"]*" and "None"\)$'
-    ),
-    "misc": re.compile(r'^"None" (?:not callable|object is not iterable)$'),
-}
-# ``Argument 1 to "f" has incompatible type "T | None"; expected "T"``, and the
-# same for a return value: the complaint is the None and nothing else.
-_NONE_ARGUMENT = re.compile(
-    r"^(?:Argument .* has incompatible type|Incompatible return value type \(got)"
-    r' "(?P<got>[^"]*)"\)?[;,] expected "(?P<expected>[^"]*)"\)?$'
-)
-
-
-def optional_use(finding: Finding) -> bool:
-    """Tell whether a finding's only complaint is the ``None`` in a type.
-
-    Args:
-        finding: A mypy finding, its code without the ``mypy[]`` wrapper.
-
-    Returns:
-        True for a use of a possibly-None value (see the module docstring).
-    """
-    pattern = _NONE_USES.get(finding.code)
-    if pattern is not None:
-        return pattern.search(finding.message) is not None
-    if finding.code not in ("arg-type", "return-value"):
-        return False
-    match = _NONE_ARGUMENT.match(finding.message)
-    if match is None:
-        return False
-    got = [t for t in match["got"].split(" | ") if t != "None"]
-    if len(got) == len(match["got"].split(" | ")):
-        return False  # no None in it: a real mismatch
-    expected = match["expected"].split(" | ")
-    return bool(got) and all(t in expected or t == "Any" for t in got)
-
-
-def _drop_any_unpacking(findings: list[Finding], sources: _Sources) -> list[Finding]:
+def _drop_any_unpacking(findings: list[Finding], sources: Sources) -> list[Finding]:
     """Drop the cascade of one unpacking of ``*untyped`` (see the docstring)."""
     starred = {(f.path, f.line) for f in findings if f.message == _STAR_ANY}
     if not starred:
@@ -245,7 +137,7 @@ def _names(target: ast.expr) -> Iterator[str]:
             yield from _names(item)
 
 
-def _drop_placeholders(findings: list[Finding], sources: _Sources) -> list[Finding]:
+def _drop_placeholders(findings: list[Finding], sources: Sources) -> list[Finding]:
     """Drop assignments that replace a placeholder (see the docstring)."""
     candidates = [f for f in findings if f.code == "assignment"]
     if not any(_ASSIGNMENT.match(f.message) for f in candidates):
@@ -270,7 +162,7 @@ def _drop_placeholders(findings: list[Finding], sources: _Sources) -> list[Findi
     return [f for f in findings if f not in dropped]
 
 
-def _drop_widened(findings: list[Finding], sources: _Sources) -> list[Finding]:
+def _drop_widened(findings: list[Finding], sources: Sources) -> list[Finding]:
     """Drop uses of a placeholder that mypy widened instead of replacing.
 
     Rebound in a nested block (``queries = []``, then under ``if rank == 0:``
@@ -315,15 +207,7 @@ def _widened_kind(message: str) -> str | None:
     return None
 
 
-def _lines(path: str) -> list[str]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read().splitlines()
-    except OSError:
-        return []
-
-
-def _rebound(source: _Source, name: str, line: int, kind: str = "empty") -> bool:
+def _rebound(source: Source, name: str, line: int, kind: str = "empty") -> bool:
     """Tell whether ``name`` started as a placeholder and was rebound before ``line``.
 
     Args:
@@ -340,8 +224,8 @@ def _rebound(source: _Source, name: str, line: int, kind: str = "empty") -> bool
     scopes = source.scopes_at(line)
     if not scopes:
         return False
-    scope = _scope_of(name, scopes)
-    first = _first_binding(source, scope, name)
+    scope = scope_of(name, scopes)
+    first = first_binding(source, scope, name)
     if first is None:
         return False
     if kind == "number":
@@ -364,16 +248,8 @@ def _rebound(source: _Source, name: str, line: int, kind: str = "empty") -> bool
     )
 
 
-def _parse(path: str) -> ast.Module | None:
-    try:
-        with open(path, "rb") as handle:
-            return ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError):
-        return None
-
-
 def _placeholder(
-    source: _Source, line: int, value: str, variable: str
+    source: Source, line: int, value: str, variable: str
 ) -> tuple[str, int] | tuple[()] | None:
     """Tell whether the assignment at ``line`` replaces a placeholder.
 
@@ -388,15 +264,17 @@ def _placeholder(
         slot; for an empty container, the name and the end line of its scope
         (its later uses are dropped too).
     """
+    if value == "None":
+        return () if _optional_later(source, line) else None
     found = source.assignment_at(line)
     if found is None:
         return None
     node, scopes = found
-    name = _target_name(node.targets[0])
+    name = target_name(node.targets[0])
     if name is None:
         return None
-    scope = _scope_of(name, scopes)
-    first = _first_binding(source, scope, name)
+    scope = scope_of(name, scopes)
+    first = first_binding(source, scope, name)
     if first is None or first.lineno >= line:
         return None
     if variable == "int" and value == "float":
@@ -410,61 +288,43 @@ def _placeholder(
         return (name, end) if is_none else None
     if variable in _EMPTY:
         return (name, end) if _is_empty(first.value, variable) else None
-    return () if _layer(first.value) and _layer(node.value) else None
+    layers = source.module_classes()
+    return () if _layer(first.value, layers) and _layer(node.value, layers) else None
 
 
-def _layer(value: ast.expr) -> bool:
-    """Tell whether a value is a ``nn.X(...)`` / ``torch.nn.X(...)`` layer."""
-    if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
+def _optional_later(source: Source, line: int) -> bool:
+    """Tell whether ``None`` goes, on ``line``, to names first set to a value.
+
+    ``self.masks = [...]`` in one branch and ``self.masks = None`` in the
+    other (or ``self.q_norm = self.k_norm = None``): an unannotated variable
+    that is sometimes None is Optional; mypy took the first value's type.
+    """
+    found = source.assigns.get(line)
+    if found is None:
+        return False
+    node, scopes = found
+    for target in node.targets:
+        name = target_name(target)
+        if name is None:
+            return False
+        first = first_binding(source, scope_of(name, scopes), name)
+        if first is None or first.lineno >= line:
+            return False
+    return True
+
+
+def _layer(value: ast.expr, layers: set[str]) -> bool:
+    """Tell whether a value is a layer: ``nn.X(...)``, or a module class of the file."""
+    if not isinstance(value, ast.Call):
+        return False
+    if isinstance(value.func, ast.Name):
+        return value.func.id in layers
+    if not isinstance(value.func, ast.Attribute):
         return False
     owner = value.func.value
     return (isinstance(owner, ast.Name) and owner.id == "nn") or (
         isinstance(owner, ast.Attribute) and owner.attr == "nn"
     )
-
-
-def _walk(
-    node: ast.AST, scopes: list[_Scope]
-) -> Iterator[tuple[ast.AST, list[_Scope]]]:
-    for child in ast.iter_child_nodes(node):
-        yield child, scopes
-        inner = scopes + [child] if isinstance(child, _Scope) else scopes
-        yield from _walk(child, inner)
-
-
-def _target_name(target: ast.expr) -> str | None:
-    if isinstance(target, ast.Name):
-        return target.id
-    if (
-        isinstance(target, ast.Attribute)
-        and isinstance(target.value, ast.Name)
-        and target.value.id == "self"
-    ):
-        return f"self.{target.attr}"
-    return None
-
-
-def _scope_of(name: str, scopes: list[_Scope]) -> _Scope:
-    """A local's scope is its function; ``self.x``'s is the enclosing class."""
-    if name.startswith("self."):
-        classes = [s for s in scopes if isinstance(s, ast.ClassDef)]
-        if classes:
-            return classes[-1]
-    return scopes[-1]
-
-
-def _first_binding(source: _Source, scope: _Scope, name: str) -> ast.Assign | None:
-    """The first unannotated ``name = value`` in the scope (None if annotated)."""
-    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
-        arguments = scope.args
-        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-        if any(arg.arg == name for arg in every):
-            return None  # a parameter: its type is the annotation's, or Any
-    nodes = source.bindings(scope).get(name, [])
-    if any(isinstance(node, ast.AnnAssign) for node in nodes):
-        return None
-    assigns = [n for n in nodes if isinstance(n, ast.Assign) and len(n.targets) == 1]
-    return min(assigns, key=lambda node: node.lineno) if assigns else None
 
 
 def _is_empty(value: ast.expr, variable: str) -> bool:
@@ -485,7 +345,7 @@ def _uses(
     at: Finding,
     follow: tuple[str, int],
     variable: str,
-    source: _Source,
+    source: Source,
 ) -> Iterator[Finding]:
     """Later findings in the same scope about the replaced value's old type."""
     name, end = follow
