@@ -93,6 +93,18 @@ def mean(parts: list[Fraction]) -> Fraction:  # ``correct = 0.0; correct += t``
     return (total / len(parts)).limit_denominator()
 
 
+CONFIG = {"vocab_size": 100, "emb_dim": 8, "drop_rate": 0.1, "rope": {"factor": 8.0}}
+
+
+def width(n: int) -> int:
+    return n
+
+
+def build() -> int:  # LLMs-from-scratch's GPT_CONFIG: each key has its own type
+    print(CONFIG["rope"]["factor"], sum(CONFIG.values()))
+    return width(CONFIG["emb_dim"]) + width(CONFIG["vocab_size"])
+
+
 def dropout_seq(seq, mask):
     b, n, *_, device = *seq.shape, seq.device
     print(b + n, device, mask)
@@ -150,6 +162,14 @@ def declared(parts):
     for part in parts:
         total += part
     return (total / len(parts)).limit_denominator()
+
+
+def count(n: int) -> int:
+    return n
+
+
+SIZES = {"a": 1.5, "b": 2.5}  # every value a float: a dict[str, float] indeed
+print(count(SIZES["a"]))
 '''
 
 
@@ -196,6 +216,7 @@ def test_types_the_user_wrote_keep_their_findings(
         (42, "mypy[has-type]"),  # forgiven
         (42, "mypy[has-type]"),
         (51, "mypy[union-attr]"),  # total: int | Fraction is a declaration
+        (59, "mypy[arg-type]"),  # a homogeneous dict's value is checked
     ]
 
 

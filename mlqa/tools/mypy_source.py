@@ -31,6 +31,7 @@ class Source:
         self.scopes: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
         self._bindings: dict[int, dict[str, list[ast.stmt]]] = {}
         self._layers: set[str] | None = None
+        self._starts: dict[tuple[int, int], ast.expr] | None = None
         if self.tree is None:
             return
         for node, scopes in walk(self.tree, [self.tree]):
@@ -54,6 +55,23 @@ class Source:
             if scope.lineno <= line <= (scope.end_lineno or scope.lineno)
         ]
         return [self.tree, *around] if self.tree is not None else around
+
+    def expression_at(self, line: int, column: int) -> ast.expr | None:
+        """The outermost expression that starts at ``line``, ``column`` (1-based).
+
+        Args:
+            line: The line of a mypy finding.
+            column: Its column.
+
+        Returns:
+            The expression, or None when none starts there.
+        """
+        if self._starts is None:
+            self._starts = {}
+            for node in ast.walk(self.tree) if self.tree is not None else ():
+                if isinstance(node, ast.expr):  # breadth first: outer ones win
+                    self._starts.setdefault((node.lineno, node.col_offset + 1), node)
+        return self._starts.get((line, column))
 
     def module_classes(self) -> set[str]:
         """The file's top-level classes that subclass ``nn.Module`` (or one of them)."""
