@@ -230,6 +230,22 @@ class Layer(nn.Module):  # LLMs-from-scratch's Qwen3 block: a module class per b
             self.ff = FeedForward()
 
 
+class KVCache(nn.Module):  # LLMs-from-scratch's KV cache
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("cache_k", None, persistent=False)
+
+    def forward(self, keys):
+        if self.cache_k is None:
+            self.cache_k, self.cache_v = keys, keys
+        else:
+            self.cache_k = torch.cat([self.cache_k, keys], dim=1)
+        return self.cache_k
+
+    def reset(self):
+        self.cache_k, self.cache_v = None, None
+
+
 class Head(nn.Module):  # a slot holding one layer or another
     def __init__(self, nlayers: int) -> None:
         super().__init__()

@@ -95,6 +95,7 @@ def drop_guesses(
     kept = _drop_any_unpacking(findings, sources)
     kept = _drop_widened(_drop_placeholders(kept, sources), sources)
     kept = _drop_record_reads(kept, sources)
+    kept = _drop_buffer_deferrals(kept, sources)
     return kept if optional_uses else [f for f in kept if not optional_use(f)]
 
 
@@ -304,7 +305,12 @@ def _optional_later(source: Source, line: int) -> bool:
     if found is None:
         return False
     node, scopes = found
-    for target in node.targets:
+    targets = [
+        item
+        for target in node.targets
+        for item in (target.elts if isinstance(target, ast.Tuple) else [target])
+    ]  # ``self.cache_k, self.cache_v = None, None`` too
+    for target in targets:
         name = target_name(target)
         if name is None:
             return False
@@ -439,3 +445,42 @@ def _mixed_dict(value: ast.expr) -> bool:
         for item in value.values
     }
     return len(kinds) > 1
+
+
+def _drop_buffer_deferrals(findings: list[Finding], sources: Sources) -> list[Finding]:
+    """Drop "Cannot determine type" of a buffer the class registers.
+
+    A KV cache registers ``self.register_buffer("cache_k", None)`` in
+    ``__init__`` and assigns ``self.cache_k`` in ``forward``, where it also
+    reads it first (``if self.cache_k is None``): mypy defers the attribute's
+    type and gives up on the read. The buffer is a ``Tensor | None`` by
+    construction; the finding goes.
+    """
+    kept = []
+    for finding in findings:
+        match = (
+            _UNDETERMINED.match(finding.message) if finding.code == "has-type" else None
+        )
+        if match is not None:
+            source = sources[finding.path]
+            classes = [
+                s for s in source.scopes_at(finding.line) if isinstance(s, ast.ClassDef)
+            ]
+            if classes and match["name"] in _registered(classes[-1]):
+                continue
+        kept.append(finding)
+    return kept
+
+
+def _registered(cls: ast.ClassDef) -> set[str]:
+    """Names a class gives ``self.register_buffer``/``register_parameter``."""
+    return {
+        node.args[0].value
+        for node in ast.walk(cls)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("register_buffer", "register_parameter")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
