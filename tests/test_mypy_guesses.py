@@ -105,6 +105,13 @@ def build() -> int:  # LLMs-from-scratch's GPT_CONFIG: each key has its own type
     return width(CONFIG["emb_dim"]) + width(CONFIG["vocab_size"])
 
 
+def decode(tokens: list[int], sum_logprobs: list[float]) -> list[str]:
+    # whisper's decoding: each stage re-annotates the names it changes
+    tokens: list[str] = [str(t) for t in tokens]
+    sum_logprobs: float = sum(sum_logprobs)
+    return [t * int(sum_logprobs) for t in tokens]
+
+
 def dropout_seq(seq, mask):
     b, n, *_, device = *seq.shape, seq.device
     print(b + n, device, mask)
@@ -170,6 +177,10 @@ def count(n: int) -> int:
 
 SIZES = {"a": 1.5, "b": 2.5}  # every value a float: a dict[str, float] indeed
 print(count(SIZES["a"]))
+
+
+def once(tokens: list[int]) -> list[str]:
+    return tokens  # annotated once: the mismatch is reported
 '''
 
 
@@ -217,6 +228,7 @@ def test_types_the_user_wrote_keep_their_findings(
         (42, "mypy[has-type]"),
         (51, "mypy[union-attr]"),  # total: int | Fraction is a declaration
         (59, "mypy[arg-type]"),  # a homogeneous dict's value is checked
+        (63, "mypy[return-value]"),
     ]
 
 

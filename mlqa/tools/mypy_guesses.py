@@ -59,6 +59,7 @@ import re
 from collections.abc import Iterator
 
 from mlqa.diagnostics import Finding
+from mlqa.tools.mypy_idioms import drop_idioms
 from mlqa.tools.mypy_optional import optional_use
 from mlqa.tools.mypy_source import (
     Source,
@@ -94,8 +95,7 @@ def drop_guesses(
     sources = Sources()
     kept = _drop_any_unpacking(findings, sources)
     kept = _drop_widened(_drop_placeholders(kept, sources), sources)
-    kept = _drop_record_reads(kept, sources)
-    kept = _drop_buffer_deferrals(kept, sources)
+    kept = drop_idioms(kept, sources)
     return kept if optional_uses else [f for f in kept if not optional_use(f)]
 
 
@@ -363,124 +363,3 @@ def _uses(
         text = lines[finding.line - 1] if finding.line <= len(lines) else ""
         if re.match(rf"{re.escape(name)}\b", text[finding.column - 1 :]):
             yield finding
-
-
-# A quoted type that names ``object`` or ``float``: what mypy joins a mixed
-# config dict's values to (ints, floats and bools: float; strings too: object).
-_JOINED = re.compile(r'"[^"]*\b(?:object|float)\b[^"]*"')
-_RECORD_CODES = frozenset({"arg-type", "call-overload", "index", "operator"})
-_READERS = frozenset({"values", "items", "get"})
-
-
-def _drop_record_reads(findings: list[Finding], sources: Sources) -> list[Finding]:
-    """Drop findings about a read of a config dict whose values mypy joined.
-
-    ``GPT_CONFIG = {"vocab_size": 50257, "emb_dim": 768, "drop_rate": 0.1,
-    "qkv_bias": False}`` is a record: each key has its own type. mypy types
-    it ``dict[str, float]`` (``dict[str, object]`` once a string or a dtype
-    is among the values), so ``nn.Linear(cfg["emb_dim"], 2)`` gets a
-    ``float``, ``torch.randint(0, cfg["vocab_size"], ...)`` matches no
-    overload and ``cfg["rope"]["factor"]`` is "not indexable". A finding
-    that names ``float`` or ``object`` at an expression reading such a dict
-    (``NAME["key"]``, ``NAME.values()``), whose first binding in scope (or
-    in the module) is a dict display with string keys and values of several
-    kinds, goes. mypy cannot check those reads either way.
-    """
-    if not any(f.code in _RECORD_CODES and _JOINED.search(f.message) for f in findings):
-        return findings
-    kept = []
-    for finding in findings:
-        if finding.code in _RECORD_CODES and _JOINED.search(finding.message):
-            source = sources[finding.path]
-            node = source.expression_at(finding.line, finding.column)
-            if node is not None and any(
-                _is_record(source, name, finding.line) for name in _records_read(node)
-            ):
-                continue
-        kept.append(finding)
-    return kept
-
-
-def _records_read(node: ast.expr) -> Iterator[str]:
-    """Names read as dicts in an expression: ``NAME["key"]``, ``NAME.values()``."""
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Subscript):
-            base = sub.value
-            while isinstance(base, ast.Subscript):
-                base = base.value
-            if isinstance(base, ast.Name) and isinstance(sub.slice, ast.Constant):
-                yield base.id
-        elif (
-            isinstance(sub, ast.Call)
-            and isinstance(sub.func, ast.Attribute)
-            and sub.func.attr in _READERS
-            and isinstance(sub.func.value, ast.Name)
-        ):
-            yield sub.func.value.id
-
-
-def _is_record(source: Source, name: str, line: int) -> bool:
-    """Tell whether ``name`` is first bound, here or in the module, to a mixed dict."""
-    scopes = source.scopes_at(line)
-    for scope in (scopes[-1], scopes[0]) if scopes else ():
-        first = first_binding(source, scope, name)
-        if first is not None:
-            return _mixed_dict(first.value)
-    return False
-
-
-def _mixed_dict(value: ast.expr) -> bool:
-    """A dict display with string keys whose values are of several kinds."""
-    if not isinstance(value, ast.Dict) or not all(
-        isinstance(key, ast.Constant) and isinstance(key.value, str)
-        for key in value.keys
-    ):
-        return False
-    kinds = {
-        (
-            type(item.value).__name__
-            if isinstance(item, ast.Constant)
-            else type(item).__name__
-        )
-        for item in value.values
-    }
-    return len(kinds) > 1
-
-
-def _drop_buffer_deferrals(findings: list[Finding], sources: Sources) -> list[Finding]:
-    """Drop "Cannot determine type" of a buffer the class registers.
-
-    A KV cache registers ``self.register_buffer("cache_k", None)`` in
-    ``__init__`` and assigns ``self.cache_k`` in ``forward``, where it also
-    reads it first (``if self.cache_k is None``): mypy defers the attribute's
-    type and gives up on the read. The buffer is a ``Tensor | None`` by
-    construction; the finding goes.
-    """
-    kept = []
-    for finding in findings:
-        match = (
-            _UNDETERMINED.match(finding.message) if finding.code == "has-type" else None
-        )
-        if match is not None:
-            source = sources[finding.path]
-            classes = [
-                s for s in source.scopes_at(finding.line) if isinstance(s, ast.ClassDef)
-            ]
-            if classes and match["name"] in _registered(classes[-1]):
-                continue
-        kept.append(finding)
-    return kept
-
-
-def _registered(cls: ast.ClassDef) -> set[str]:
-    """Names a class gives ``self.register_buffer``/``register_parameter``."""
-    return {
-        node.args[0].value
-        for node in ast.walk(cls)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("register_buffer", "register_parameter")
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-        and isinstance(node.args[0].value, str)
-    }
