@@ -23,6 +23,32 @@ except ImportError:  # pragma: no cover
 CACHE_DIR = ".mlqa_cache"
 
 
+def save_file(root: Path | str, name: str, data: bytes) -> None:
+    """Write one file of ``root/.mlqa_cache`` atomically; failures are ignored.
+
+    The directory is made on first use, with a ``.gitignore`` of ``*`` in it
+    (as ruff's and mypy's caches have). A read-only tree only loses the cache.
+
+    Args:
+        root: The project root.
+        name: The file's name in the cache directory.
+        data: Its content.
+    """
+    from mlqa.diagnostics import InputError
+    from mlqa.files import write_atomic
+
+    directory = os.path.join(root, CACHE_DIR)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        ignore = os.path.join(directory, ".gitignore")
+        if not os.path.exists(ignore):
+            with open(ignore, "w", encoding="utf-8") as handle:
+                handle.write("# Created by mlqa\n*\n")
+        write_atomic(os.path.join(directory, name), data)
+    except (OSError, InputError):
+        pass
+
+
 def digest(data: bytes) -> str:
     """Hash file contents.
 
@@ -92,21 +118,11 @@ class ResultCache:
         """Write the cache atomically; failures (read-only tree) are ignored."""
         if not self.dirty:
             return
-        from mlqa.diagnostics import InputError
-        from mlqa.files import write_atomic
-
         root = self.directory.parent
         self.entries = {
             name: entry
             for name, entry in self.entries.items()
             if os.path.exists(name if os.path.isabs(name) else root / name)
         }
-        try:
-            self.directory.mkdir(exist_ok=True)
-            ignore = self.directory / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# Created by mlqa check\n*\n", encoding="utf-8")
-            data = json.dumps(self.entries, separators=(",", ":")).encode()
-            write_atomic(self.path, data)
-        except (OSError, InputError):
-            pass
+        data = json.dumps(self.entries, separators=(",", ":")).encode()
+        save_file(root, self.path.name, data)

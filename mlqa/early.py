@@ -31,16 +31,17 @@ import subprocess
 
 from mlqa import __version__
 
+# mlqa.cache.CACHE_DIR, spelled out: importing mlqa.cache (json) would delay ruff
 SAVED = os.path.join(".mlqa_cache", "lint-command")
 _started: tuple[list[str], str, subprocess.Popen[str]] | None = None
 
 
-def _saved(path: str = SAVED) -> tuple[list[str], str] | None:
+def _saved() -> tuple[list[str], str] | None:
     """The command prefix and working directory saved by :func:`remember`."""
     import marshal
 
     try:
-        with open(path, "rb") as handle:
+        with open(SAVED, "rb") as handle:
             saved = marshal.loads(handle.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
@@ -163,18 +164,9 @@ def remember(command: list[str], cwd: str) -> None:
     prefix = command[: command.index("--") + 1]
     if _saved() == (prefix, cwd):
         return
-    from mlqa.diagnostics import InputError
-    from mlqa.files import write_atomic
+    from mlqa.cache import save_file
 
-    try:
-        os.makedirs(os.path.dirname(SAVED), exist_ok=True)
-        ignore = os.path.join(os.path.dirname(SAVED), ".gitignore")
-        if not os.path.exists(ignore):
-            with open(ignore, "w", encoding="utf-8") as handle:
-                handle.write("# Created by mlqa\n*\n")
-        write_atomic(SAVED, marshal.dumps((__version__, prefix, cwd)))
-    except (OSError, InputError):
-        pass
+    save_file(cwd, os.path.basename(SAVED), marshal.dumps((__version__, prefix, cwd)))
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:

@@ -40,7 +40,7 @@ its type stubs, for one narrow idiom:
 
 from __future__ import annotations
 
-from mypy.nodes import ARG_POS, MypyFile, NameExpr, TypeInfo
+from mypy.nodes import ARG_POS, NameExpr
 from mypy.plugin import (
     AttributeContext,
     FunctionContext,
@@ -59,7 +59,8 @@ from mypy.types import (
     get_proper_type,
 )
 
-MODULE = "torch.nn.modules.module.Module"
+from mlqa.mypy_plugin._types import MODULE, TENSOR, named
+
 _FSDP_PACKAGE = "torch.distributed.fsdp."
 SAFE_GLOBALS = frozenset(
     {"torch.serialization.safe_globals", "torch.serialization.add_safe_globals"}
@@ -70,7 +71,6 @@ SPARSE_FACTORIES = frozenset(
 )
 GRAD = frozenset({"torch._C.TensorBase.grad", "torch._tensor.Tensor.grad"})
 CURRENT_ACCELERATOR = "torch.accelerator.current_accelerator"
-_TENSOR = "torch._tensor.Tensor"
 
 
 def _is_fsdp_module(typ: Type) -> bool:
@@ -98,11 +98,9 @@ def accept_sharded(
     types = signature.arg_types
     if not any(_is_fsdp_module(t) for t in types):
         return signature
-    tree = getattr(ctx.api, "modules", {}).get(MODULE.rpartition(".")[0])
-    node = tree.names.get("Module") if isinstance(tree, MypyFile) else None
-    if node is None or not isinstance(node.node, TypeInfo):
+    module = named(ctx.api, MODULE)
+    if not isinstance(module, Instance):  # torch not loaded
         return signature
-    module = Instance(node.node, [])
     widened = [UnionType.make_union([t, module]) if _is_fsdp_module(t) else t
                for t in types]  # fmt: skip
     return signature.copy_modified(arg_types=widened)
@@ -206,7 +204,7 @@ def _array_like(typ: Type) -> bool:
     proper = get_proper_type(typ)
     items = proper.items if isinstance(proper, UnionType) else [proper]
     return any(
-        isinstance(item, Instance) and item.type.fullname in (_TENSOR, "builtins.list")
+        isinstance(item, Instance) and item.type.fullname in (TENSOR, "builtins.list")
         for item in map(get_proper_type, items)
     )
 

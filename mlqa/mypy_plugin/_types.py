@@ -35,12 +35,20 @@ PARAMETER = "torch.nn.parameter.Parameter"
 _GIVEN = (ARG_POS, ARG_NAMED)  # ``DDP(model)``, ``DDP(module=model)``
 
 
-def _named(ctx: AttributeContext, fullname: str) -> Type:
-    """Return an instance of a torch class, or Any when it is not loaded."""
+def named(api: object, fullname: str) -> Type:
+    """Return an instance of a torch class, or Any when it is not loaded.
+
+    Args:
+        api: mypy's TypeChecker, as a hook's ``ctx.api`` (not imported: a warm
+            run that checks nothing never loads mypy.checker, and importing it
+            would cost that run 20 ms).
+        fullname: The class, e.g. ``torch.nn.modules.module.Module``.
+
+    Returns:
+        The instance type, or ``Any``.
+    """
     module, _, name = fullname.rpartition(".")
-    # mypy's TypeChecker (not imported: a warm run that checks nothing never
-    # loads mypy.checker, and importing it would cost that run 20 ms).
-    tree = getattr(ctx.api, "modules", {}).get(module)
+    tree = getattr(api, "modules", {}).get(module)
     node = tree.names.get(name) if isinstance(tree, MypyFile) else None
     if node is not None and isinstance(node.node, TypeInfo):
         return Instance(node.node, [])
@@ -55,9 +63,9 @@ def _resolve(name: str, typ: Instance, ctx: AttributeContext) -> Type:
         meta = base.metadata.get(METADATA)
         if meta is not None:
             if name in meta.get("buffers", ()):
-                return _named(ctx, TENSOR)
+                return named(ctx.api, TENSOR)
             if name in meta.get("parameters", ()):
-                return _named(ctx, PARAMETER)
+                return named(ctx.api, PARAMETER)
     if name == "module":
         return typ  # ``DDP(model).module``: the wrappers keep the model's type
     return AnyType(TypeOfAny.special_form)

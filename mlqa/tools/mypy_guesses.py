@@ -59,12 +59,13 @@ import re
 from collections.abc import Iterator
 
 from mlqa.diagnostics import Finding
-from mlqa.tools.mypy_idioms import drop_idioms
+from mlqa.tools.mypy_idioms import UNDETERMINED, drop_idioms
 from mlqa.tools.mypy_optional import optional_use
 from mlqa.tools.mypy_source import (
     Source,
     Sources,
     first_binding,
+    flat_targets,
     scope_of,
     target_name,
 )
@@ -75,9 +76,8 @@ _ASSIGNMENT = re.compile(
 )
 _STAR_ANY = "Invalid type 'Any' for *expr (iterable expected)"
 _UNPACK = re.compile(r"^Need more than \d+ values? to unpack \(\d+ expected\)$")
-_UNDETERMINED = re.compile(r'^Cannot determine type of "(?P<name>[^"]+)"$')
 _EMPTY_TYPE = re.compile(r'(?:"| \| )(?:list\[Any\]|dict\[Any, Any\])(?:"| \| )')
-_EMPTY = {"list[Any]": ast.List, "dict[Any, Any]": ast.Dict, "set[Any]": ast.Call}
+_EMPTY = frozenset({"list[Any]", "dict[Any, Any]", "set[Any]"})
 
 
 def drop_guesses(
@@ -111,14 +111,15 @@ def _drop_any_unpacking(findings: list[Finding], sources: Sources) -> list[Findi
             target, scopes = found[0].targets[0], found[1]
             start = getattr(scopes[-1], "lineno", 1)
             end = getattr(scopes[-1], "end_lineno", None) or line
-            bound.setdefault(path, []).append((start, end, set(_names(target))))
+            names = {t.id for t in flat_targets([target]) if isinstance(t, ast.Name)}
+            bound.setdefault(path, []).append((start, end, names))
     kept = []
     for finding in findings:
         if (finding.path, finding.line) in starred and (
             finding.message == _STAR_ANY or _UNPACK.match(finding.message)
         ):
             continue
-        undetermined = _UNDETERMINED.match(finding.message)
+        undetermined = UNDETERMINED.match(finding.message)
         if undetermined and any(
             start <= finding.line <= end and undetermined["name"] in names
             for start, end, names in bound.get(finding.path, ())
@@ -126,17 +127,6 @@ def _drop_any_unpacking(findings: list[Finding], sources: Sources) -> list[Findi
             continue
         kept.append(finding)
     return kept
-
-
-def _names(target: ast.expr) -> Iterator[str]:
-    """The plain names an assignment target binds (``b, n, *_, device``)."""
-    if isinstance(target, ast.Name):
-        yield target.id
-    elif isinstance(target, ast.Starred):
-        yield from _names(target.value)
-    elif isinstance(target, ast.Tuple | ast.List):
-        for item in target.elts:
-            yield from _names(item)
 
 
 def _drop_placeholders(findings: list[Finding], sources: Sources) -> list[Finding]:
@@ -186,10 +176,8 @@ def _drop_widened(findings: list[Finding], sources: Sources) -> list[Finding]:
             kept.append(finding)
             continue
         source = sources[finding.path]
-        text = source.lines
-        row = text[finding.line - 1] if 0 < finding.line <= len(text) else ""
         # the name the expression starts with: ``(correct / total).item()``
-        start = row[finding.column - 1 :].lstrip("(")
+        start = source.line(finding.line)[finding.column - 1 :].lstrip("(")
         name = _NAME.match(start)
         if name is None or not _rebound(source, name[0], finding.line, kind):
             kept.append(finding)
@@ -305,12 +293,7 @@ def _optional_later(source: Source, line: int) -> bool:
     if found is None:
         return False
     node, scopes = found
-    targets = [
-        item
-        for target in node.targets
-        for item in (target.elts if isinstance(target, ast.Tuple) else [target])
-    ]  # ``self.cache_k, self.cache_v = None, None`` too
-    for target in targets:
+    for target in flat_targets(node.targets):  # ``self.k, self.v = None, None`` too
         name = target_name(target)
         if name is None:
             return False
@@ -356,10 +339,9 @@ def _uses(
 ) -> Iterator[Finding]:
     """Later findings in the same scope about the replaced value's old type."""
     name, end = follow
-    lines = source.lines
     for finding in findings:
         if not at.line <= finding.line <= end or f'"{variable}"' not in finding.message:
             continue
-        text = lines[finding.line - 1] if finding.line <= len(lines) else ""
+        text = source.line(finding.line)
         if re.match(rf"{re.escape(name)}\b", text[finding.column - 1 :]):
             yield finding

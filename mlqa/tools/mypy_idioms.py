@@ -23,9 +23,16 @@ import re
 from collections.abc import Iterator
 
 from mlqa.diagnostics import Finding
-from mlqa.tools.mypy_source import Source, Sources, first_binding, target_name
+from mlqa.tools.mypy_source import (
+    Source,
+    Sources,
+    first_binding,
+    flat_targets,
+    target_name,
+)
 
-_UNDETERMINED = re.compile(r'^Cannot determine type of "(?P<name>[^"]+)"$')
+#: mypy's words when it could not infer a name's type in time.
+UNDETERMINED = re.compile(r'^Cannot determine type of "(?P<name>[^"]+)"$')
 _REDEFINED = re.compile(r'^Name "(?P<name>[^"]+)" already defined on line \d+$')
 
 
@@ -89,12 +96,7 @@ def _about_reannotated(
         return True  # the finding's expression uses the name
     found = source.assigns.get(finding.line)
     if finding.code == "assignment" and found is not None:
-        targets = [
-            item
-            for target in found[0].targets
-            for item in (target.elts if isinstance(target, ast.Tuple) else [target])
-        ]
-        return any(target_name(t) in names for t in targets)
+        return any(target_name(t) in names for t in flat_targets(found[0].targets))
     return False
 
 
@@ -222,7 +224,7 @@ def drop_buffer_deferrals(findings: list[Finding], sources: Sources) -> list[Fin
     kept = []
     for finding in findings:
         match = (
-            _UNDETERMINED.match(finding.message) if finding.code == "has-type" else None
+            UNDETERMINED.match(finding.message) if finding.code == "has-type" else None
         )
         if match is not None:
             source = sources[finding.path]

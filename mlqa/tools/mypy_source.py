@@ -42,6 +42,10 @@ class Source:
             ):
                 self.scopes.append(node)
 
+    def line(self, number: int) -> str:
+        """The text of line ``number`` (1-based; empty past either end)."""
+        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+
     def assignment_at(self, line: int) -> tuple[ast.Assign, list[Scope]] | None:
         """The assignment of one target on ``line`` and the scopes around it."""
         found = self.assigns.get(line)
@@ -135,6 +139,24 @@ def walk(node: ast.AST, scopes: list[Scope]) -> Iterator[tuple[ast.AST, list[Sco
         yield child, scopes
         inner = scopes + [child] if isinstance(child, Scope) else scopes
         yield from walk(child, inner)
+
+
+def flat_targets(targets: list[ast.expr]) -> Iterator[ast.expr]:
+    """The single targets of an assignment: ``a, (b, *c) = ...`` gives a, b, c.
+
+    Args:
+        targets: An assignment's targets.
+
+    Yields:
+        Each target that is not a tuple, list or starred target itself.
+    """
+    for target in targets:
+        if isinstance(target, ast.Tuple | ast.List):
+            yield from flat_targets(target.elts)
+        elif isinstance(target, ast.Starred):
+            yield from flat_targets([target.value])
+        else:
+            yield target
 
 
 def target_name(target: ast.expr) -> str | None:
