@@ -127,6 +127,8 @@ TOOLS = {
     "mlqa strip": [str(BIN / "mlqa"), "strip"],
     # not a stripper: the I/O floor of any CPython one (benchmarks/strip_floor.py)
     "python floor": [sys.executable, str(HERE / "strip_floor.py")],
+    # the same, writing in place as nbstripout does (not atomic)
+    "floor in place": [sys.executable, str(HERE / "strip_floor.py"), "--in-place"],
 }
 
 
@@ -292,6 +294,12 @@ def main() -> int:
         f"python floor (read, one pass, atomic writes; strips nothing right): "
         f"{floor:.3f} s = nbstripout / {median['nbstripout'] / floor:.1f}; "
         f"9x nbstripout would be {median['nbstripout'] / 9:.3f} s"
+    )
+    in_place = median["floor in place"]
+    print(
+        f"the same floor writing in place (not atomic): {in_place:.3f} s = "
+        f"nbstripout / {median['nbstripout'] / in_place:.1f}; the atomic writes "
+        f"cost {floor - in_place:.3f} s here"
     )
     if args.json:
         args.json.write_text(
