@@ -61,6 +61,7 @@ SCHEMA: dict[str, tuple[Validator, str, Any]] = {
     "hyperparameter-names": (_is_str_list, "a list of keyword names", []),
     "cache": (_is_bool, "true or false", True),
     "report-optional-uses": (_is_bool, "true or false", False),
+    "report-untyped-guesses": (_is_bool, "true or false", False),
     "notebooks": (_is_table, "a table", {}),
     "models": (_is_table, "a table of model tables", {}),
 }

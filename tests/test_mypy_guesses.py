@@ -188,7 +188,10 @@ def once(tokens: list[int]) -> list[str]:
 def findings(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
     """Run ``mlqa types`` once over both files."""
     root = tmp_path_factory.mktemp("guesses")
-    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    # the untyped bodies here test the other filters, not mypy_untyped's
+    (root / "pyproject.toml").write_text(
+        "[project]\nname = 'p'\n[tool.mlqa]\nreport-untyped-guesses = true\n"
+    )
     (root / "clean.py").write_text(CLEAN)
     (root / "wrong.py").write_text(WRONG)
     proc = subprocess.run(

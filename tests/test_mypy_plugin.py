@@ -25,7 +25,7 @@ from mlqa.tools import mypy as types
 IDIOMS = '''"""Idioms from nanoGPT, minGPT and the DDP tutorials: must check clean."""
 from collections import namedtuple
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 import torch.nn as nn
@@ -253,6 +253,16 @@ class Head(nn.Module):  # a slot holding one layer or another
             self.mlp = nn.Linear(4, 2)
         else:
             self.mlp = nn.Sequential(nn.Linear(4, 4), nn.GELU())
+
+
+def centered(x: torch.Tensor, mean: list[float]) -> torch.Tensor:  # DINO's PCA
+    return x - torch.cuda.FloatTensor(mean)  # a legacy type torch's stubs lack
+
+
+class Decoder(nn.Module):  # whisper's: the items' class, annotated
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.blocks: Iterable[Head] = nn.ModuleList([Head(1) for _ in range(n)])
 '''
 
 # Each line assigns a resolved attribute to ``str``: the error names its type.
@@ -368,6 +378,15 @@ class Annotated(nn.Module):
         self.ff: Expert = Expert()
         if not moe:
             self.ff = Dense()
+
+
+legacy = torch.cuda.FloatTensr([1.0])
+
+
+class Stack(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[nn.Linear] = nn.ModuleList([nn.ReLU(), nn.Linear(2, 2)])
 """
 
 
@@ -378,7 +397,10 @@ def checked(
     """Run ``mlqa types`` once over all three files (one shared mypy cache)."""
     root = tmp_path_factory.mktemp("plugin")
     shutil.copytree(torch_mypy_cache, root / ".mypy_cache")  # torch analysed once
-    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    # KVCache's unannotated methods test the buffer filter, not mypy_untyped's
+    (root / "pyproject.toml").write_text(
+        "[project]\nname = 'p'\n[tool.mlqa]\nreport-untyped-guesses = true\n"
+    )
     for name, text in (("idioms", IDIOMS), ("probes", PROBES), ("wrong", WRONG)):
         (root / f"{name}.py").write_text(text)
     proc = subprocess.run(
@@ -437,6 +459,8 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (68, "mypy[call-overload]"),  # axis= is checked as dim= is
         (69, "mypy[call-arg]"),  # and is no keyword of functions outside torch
         (85, "mypy[assignment]"),  # a slot the user annotated keeps its type
+        (88, "mypy[attr-defined]"),  # torch.cuda has no FloatTensr
+        (94, "mypy[assignment]"),  # a ReLU among them is no Linear
     ]
     assert checked["rc"] == 1
     (expansion,) = [

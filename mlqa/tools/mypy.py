@@ -363,7 +363,9 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         finding._replace(code=f"mypy[{finding.code}]")  # a code, not a word
         for finding in collapse(
             drop_guesses(
-                result.findings, optional_uses=config.get("report-optional-uses")
+                result.findings,
+                optional_uses=config.get("report-optional-uses"),
+                untyped_guesses=config.get("report-untyped-guesses"),
             )
         )
     ]

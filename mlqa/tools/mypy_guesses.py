@@ -39,6 +39,11 @@ correct line. mypy cannot know the length of ``x.shape`` when ``x`` is
 ``Any``, so it should let the names be ``Any``; those findings are dropped
 (the same line with ``x: torch.Tensor`` checks clean, as it should).
 
+**Inferred types in functions with no annotations** (first, in
+:mod:`mlqa.tools.mypy_untyped`): only the findings that hold whatever mypy
+inferred stay (undefined names, missing module attributes, overrides...),
+unless ``[tool.mlqa] report-untyped-guesses = true``.
+
 **Uses of a value that may be None.** ``self.cross_attn(x)`` where
 ``cross_attn`` is ``Module | None``, ``features.index_copy_(...)`` on the one
 rank that allocated ``features``: mypy reports each use of an ``Optional``
@@ -61,6 +66,7 @@ from collections.abc import Iterator
 from mlqa.diagnostics import Finding
 from mlqa.tools.mypy_idioms import UNDETERMINED, drop_idioms
 from mlqa.tools.mypy_optional import optional_use
+from mlqa.tools.mypy_runtime import drop_runtime
 from mlqa.tools.mypy_source import (
     Source,
     Sources,
@@ -69,6 +75,7 @@ from mlqa.tools.mypy_source import (
     scope_of,
     target_name,
 )
+from mlqa.tools.mypy_untyped import drop_untyped_guesses
 
 _ASSIGNMENT = re.compile(
     r'^Incompatible types in assignment \(expression has type "(?P<value>[^"]*)", '
@@ -81,21 +88,27 @@ _EMPTY = frozenset({"list[Any]", "dict[Any, Any]", "set[Any]"})
 
 
 def drop_guesses(
-    findings: list[Finding], *, optional_uses: bool = False
+    findings: list[Finding],
+    *,
+    optional_uses: bool = False,
+    untyped_guesses: bool = False,
 ) -> list[Finding]:
     """Drop the findings the module docstring describes.
 
     Args:
         findings: mypy's findings (paths readable from the working directory).
         optional_uses: Keep the findings about uses of values that may be None.
+        untyped_guesses: Keep the findings about inferred types in functions
+            with no annotations (:mod:`mlqa.tools.mypy_untyped`).
 
     Returns:
         The other findings, in order.
     """
     sources = Sources()
-    kept = _drop_any_unpacking(findings, sources)
+    kept = findings if untyped_guesses else drop_untyped_guesses(findings, sources)
+    kept = _drop_any_unpacking(kept, sources)
     kept = _drop_widened(_drop_placeholders(kept, sources), sources)
-    kept = drop_idioms(kept, sources)
+    kept = drop_runtime(drop_idioms(kept, sources), sources)
     return kept if optional_uses else [f for f in kept if not optional_use(f)]
 
 
