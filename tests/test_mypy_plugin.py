@@ -263,6 +263,17 @@ class Decoder(nn.Module):  # whisper's: the items' class, annotated
     def __init__(self, n: int) -> None:
         super().__init__()
         self.blocks: Iterable[Head] = nn.ModuleList([Head(1) for _ in range(n)])
+
+
+class Stages(nn.Module):  # lucidrains' U-Nets: a list of lists, unpacked
+    def __init__(self) -> None:
+        super().__init__()
+        self.downs = nn.ModuleList([nn.ModuleList([nn.Linear(2, 2), nn.ReLU()])])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block, act in self.downs:
+            x = act(block(x))
+        return x
 '''
 
 # Each line assigns a resolved attribute to ``str``: the error names its type.
@@ -387,6 +398,9 @@ class Stack(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.blocks: list[nn.Linear] = nn.ModuleList([nn.ReLU(), nn.Linear(2, 2)])
+
+
+weight, bias = nn.Linear(2, 2)
 """
 
 
@@ -461,6 +475,7 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (85, "mypy[assignment]"),  # a slot the user annotated keeps its type
         (88, "mypy[attr-defined]"),  # torch.cuda has no FloatTensr
         (94, "mypy[assignment]"),  # a ReLU among them is no Linear
+        (97, "mypy[attr-defined]"),  # a Linear is no container: unpacking fails
     ]
     assert checked["rc"] == 1
     (expansion,) = [

@@ -101,6 +101,12 @@ def test_report_untyped_guesses_keeps_them_all(tmp_path: Path) -> None:
         ("attr-defined", 'Module "numpy" has no attribute "in1d"', True),
         ("attr-defined", 'Module has no attribute "_export"', True),
         ("attr-defined", '"list[Any]" has no attribute "mean"', False),
+        # an nn.Module typed item iterated: about the item's guessed class
+        (
+            "attr-defined",
+            'Module has no attribute "__iter__"; maybe "__dir__"? (not iterable)',
+            False,
+        ),
         ("union-attr", 'Item "str" of "str | Any" has no attribute "cfg"', False),
         ("has-type", 'Cannot determine type of "cache_k"', False),
     ],

@@ -51,6 +51,11 @@ _MODULE_SETATTR = 'variable has type "Tensor | Module")'
 _TORCH_FORWARD = re.compile(
     r'^Signature of "forward" incompatible with supertype "torch\.[^"]*"$'
 )
+# torch types the items of ``ModuleList``/``Sequential`` as ``nn.Module``, so
+# unpacking one (``for block1, block2, attn in self.downs``: a list of lists,
+# every U-Net's stages) looks like iterating a plain module; the items are
+# containers whenever the loop runs at all.
+_MODULE_ITERATED = 'Module has no attribute "__iter__"; maybe "__dir__"? (not iterable)'
 _IMPORTS_TORCH = re.compile(rb"^\s*(?:import|from)\s+torch\b", re.MULTILINE)
 TORCH_MISSING = (
     "mlqa types: torch is not installed in this environment, so torch types are "
@@ -124,8 +129,9 @@ def collapse(findings: list[Finding]) -> list[Finding]:
     mypy reports ``f(**config)`` once per parameter type the dict's values do
     not match (``expected "int"``, ``expected "float"``...): one finding per
     expansion lists every expected type. Assignments that fail only against
-    torch's ``Module.__setattr__`` annotation, and a ``forward`` whose
-    signature differs from the torch module it subclasses, are dropped.
+    torch's ``Module.__setattr__`` annotation, a ``forward`` whose
+    signature differs from the torch module it subclasses, and iterating an
+    item of a list of modules (typed ``nn.Module``) are dropped.
 
     Args:
         findings: mypy's findings, in its order.
@@ -139,6 +145,8 @@ def collapse(findings: list[Finding]) -> list[Finding]:
         if finding.code == "assignment" and finding.message.endswith(_MODULE_SETATTR):
             continue
         if finding.code == "override" and _TORCH_FORWARD.match(finding.message):
+            continue
+        if finding.message == _MODULE_ITERATED:
             continue
         match = (
             _EXPANSION.match(finding.message) if finding.code == "arg-type" else None

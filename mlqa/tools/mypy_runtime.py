@@ -39,7 +39,9 @@ from mlqa.diagnostics import Finding
 from mlqa.tools.mypy_source import Source, Sources, base_name, first_binding
 
 _UNDEFINED = re.compile(r'^Name "(?P<name>[^"]+)" is not defined')
-_MODULE_ATTRIBUTE = re.compile(r'^Module has no attribute "(?P<name>[^"]+)"')
+_MODULE_ATTRIBUTE = re.compile(
+    r'^Module has no attribute "(?P<name>[^"]+)"(?!.*\(not iterable\)$)'
+)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?")
 _LEGACY_CUDA = frozenset(
     f"{kind}Tensor"

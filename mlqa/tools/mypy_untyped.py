@@ -40,7 +40,9 @@ DECLARATION_CODES = frozenset(
 )
 # ``Module has no attribute "in1d"``, ``Module "importlib.metadata" has no ...``:
 # the module is the one imported, not a type mypy guessed.
-_MODULE_ATTRIBUTE = re.compile(r'^Module (?:"[^"]+" )?has no attribute ')
+_MODULE_ATTRIBUTE = re.compile(
+    r'^Module (?:"[^"]+" )?has no attribute (?!.*\(not iterable\)$)'
+)
 _FUNCTION = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
