@@ -52,6 +52,17 @@ def best(scores: dict[str, float], other: list[str]) -> list[str]:
     top = max(scores, key=scores.get)
     worst = min(other, key=scores.get)
     return [top, worst, *sorted(scores, key=scores.get)]
+
+
+from collections import OrderedDict, Counter
+
+
+class OrderedDict(OrderedDict):  # extends the name it rebinds
+    pass
+
+
+class Counter(dict):  # twin: a redefinition that drops the import
+    pass
 '''
 
 
@@ -73,4 +84,5 @@ def test_runtime_idioms_dropped_and_their_twins_kept(tmp_path: Path) -> None:
         (27, "mypy[name-defined]"),  # stop_time: no function makes it global
         (33, "mypy[attr-defined]"),  # types is the real module, not a stand-in
         (38, "mypy[arg-type]"),  # other is not the dict whose get is the key
+        (49, "mypy[no-redef]"),  # Counter no longer is collections.Counter
     ]

@@ -21,6 +21,9 @@ source, so the same words elsewhere stay reported:
   import scaled_dot_product_attention`` ... ``except ImportError:
   scaled_dot_product_attention = None``: the usual way to feature-test an
   import, which mypy reports as assigning None to a function.
+- **A class that extends the name it rebinds** (``class Dataset(Dataset):``
+  after ``from torch.utils.data import Dataset``): mypy calls it a
+  redefinition; the base is looked up before the name is rebound.
 - **A list of layers annotated with their class**: ``self.blocks:
   Iterable[Block] = nn.ModuleList([Block(...) for _ in range(n)])``: the
   items are ``Block`` s, the annotation says so; mypy knows only
@@ -70,6 +73,9 @@ _LAYERS_AS = re.compile(
     r'^Incompatible types in assignment \(expression has type "(?:ModuleList|'
     r'Sequential)", variable has type "(?:Iterable|Sequence|list|List)\[(?P<item>\w+)\]"\)$'
 )
+_REDEFINED = re.compile(
+    r'^Name "(?P<name>[^"]+)" already defined \(possibly by an import\)$'
+)
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception"})
 
 
@@ -114,6 +120,15 @@ def _runtime_idiom(source: Source, finding: Finding) -> bool:
             return True
         return isinstance(node.value, ast.Name) and _built_module(
             source, finding.line, node.value.id
+        )
+    if finding.code == "no-redef":
+        match = _REDEFINED.match(finding.message)
+        return match is not None and any(
+            isinstance(scope, ast.ClassDef)
+            and scope.lineno == finding.line
+            and scope.name == match["name"]
+            and any(base_name(base) == scope.name for base in scope.bases)
+            for scope in source.scopes
         )
     if finding.code == "arg-type" and _KEY_GET.match(finding.message):
         return _key_is_own_get(source, finding)
