@@ -265,6 +265,16 @@ class Decoder(nn.Module):  # whisper's: the items' class, annotated
         self.blocks: Iterable[Head] = nn.ModuleList([Head(1) for _ in range(n)])
 
 
+class Block3d(nn.Module):  # a slot set to None, then to one layer or another
+    def __init__(self, factorize: bool) -> None:
+        super().__init__()
+        self.attn = None
+        if factorize:
+            self.attn = nn.ModuleList([Head(1), Head(2)])
+        else:
+            self.attn = Head(1)
+
+
 class Stages(nn.Module):  # lucidrains' U-Nets: a list of lists, unpacked
     def __init__(self) -> None:
         super().__init__()

@@ -292,7 +292,21 @@ def _placeholder(
     if variable in _EMPTY:
         return (name, end) if _is_empty(first.value, variable) else None
     layers = source.module_classes()
-    return () if _layer(first.value, layers) and _layer(node.value, layers) else None
+    # the slot's first layer, past a ``self.attn = None`` placeholder
+    earlier = [
+        binding.value
+        for binding in source.bindings(scope).get(name, [])
+        if isinstance(binding, ast.Assign)
+        and binding.lineno < line
+        and not (
+            isinstance(binding.value, ast.Constant) and binding.value.value is None
+        )
+    ]
+    return (
+        ()
+        if earlier and _layer(earlier[0], layers) and _layer(node.value, layers)
+        else None
+    )
 
 
 def _optional_later(source: Source, line: int) -> bool:
