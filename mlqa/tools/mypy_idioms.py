@@ -29,6 +29,7 @@ from mlqa.tools.mypy_source import (
     first_binding,
     flat_targets,
     target_name,
+    walk,
 )
 
 #: mypy's words when it could not infer a name's type in time.
@@ -90,29 +91,68 @@ def _about_reannotated(
     if redefined is not None:
         return redefined["name"] in names
     node = source.expression_at(finding.line, finding.column)
-    if node is not None and any(
-        isinstance(sub, ast.Name) and sub.id in names for sub in ast.walk(node)
-    ):
+    if node is not None and _uses(node, names):
         return True  # the finding's expression uses the name
+    if any(
+        _uses(generator.iter, names)
+        for comprehension in _comprehensions_at(function, finding)
+        for generator in comprehension.generators
+    ):
+        return True  # an item of the name, in a comprehension over it
     found = source.assigns.get(finding.line)
     if finding.code == "assignment" and found is not None:
         return any(target_name(t) in names for t in flat_targets(found[0].targets))
     return False
 
 
+_Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+
+
+def _comprehensions_at(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, finding: Finding
+) -> Iterator[_Comprehension]:
+    """The comprehensions in ``function`` whose span holds the finding's position."""
+    where = (finding.line, finding.column - 1)
+    for node in ast.walk(function):
+        if isinstance(node, _Comprehension):
+            end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+            if (node.lineno, node.col_offset) <= where < end:
+                yield node
+
+
+def _uses(node: ast.expr, names: set[str]) -> bool:
+    return any(isinstance(sub, ast.Name) and sub.id in names for sub in ast.walk(node))
+
+
 def _reannotated(
     source: Source, function: ast.FunctionDef | ast.AsyncFunctionDef
 ) -> set[str]:
-    """Names a function annotates twice (a parameter counts as once)."""
+    """Names a function declares twice: annotated twice, or annotated after a value.
+
+    A parameter counts as one declaration; so does a plain binding (``tokens,
+    sum_logprobs = self._main_loop(...)``, unpacking too) before the name's
+    first annotation: annotating a name that already holds a value declares
+    its new type.
+    """
     arguments = function.args
     counts = {
         arg.arg: 1
         for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
         if arg.annotation is not None
     }
+    annotated_at: dict[str, int] = {}
     for name, nodes in source.bindings(function).items():
-        annotated = sum(isinstance(node, ast.AnnAssign) for node in nodes)
-        counts[name] = counts.get(name, 0) + annotated
+        annotations = [node for node in nodes if isinstance(node, ast.AnnAssign)]
+        counts[name] = counts.get(name, 0) + len(annotations)
+        if annotations:
+            annotated_at[name] = annotations[0].lineno
+    for node, scopes in walk(function, [function]):
+        if len(scopes) == 1 and isinstance(node, ast.Assign):
+            for target in flat_targets(node.targets):
+                bound = target_name(target)
+                if bound is not None and node.lineno < annotated_at.get(bound, 0):
+                    counts[bound] += 1
+                    del annotated_at[bound]  # one value before is enough
     return {name for name, count in counts.items() if count > 1}
 
 
