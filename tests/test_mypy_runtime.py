@@ -63,6 +63,20 @@ class OrderedDict(OrderedDict):  # extends the name it rebinds
 
 class Counter(dict):  # twin: a redefinition that drops the import
     pass
+
+
+def with_logging(base):  # a class factory: the base is a parameter
+    class Logged(base):
+        pass
+
+    return Logged
+
+
+def fixed(base):
+    made = base or dict
+
+    class Odd(made):  # twin: a local variable is no parameter
+        pass
 '''
 
 
@@ -85,4 +99,6 @@ def test_runtime_idioms_dropped_and_their_twins_kept(tmp_path: Path) -> None:
         (33, "mypy[attr-defined]"),  # types is the real module, not a stand-in
         (38, "mypy[arg-type]"),  # other is not the dict whose get is the key
         (49, "mypy[no-redef]"),  # Counter no longer is collections.Counter
+        (63, "mypy[misc]"),  # made: a local variable, mypy's doubt stands
+        (63, "mypy[valid-type]"),
     ]

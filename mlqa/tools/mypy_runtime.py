@@ -21,6 +21,9 @@ source, so the same words elsewhere stay reported:
   import scaled_dot_product_attention`` ... ``except ImportError:
   scaled_dot_product_attention = None``: the usual way to feature-test an
   import, which mypy reports as assigning None to a function.
+- **A class factory**: ``def with_clipping(optim): class Clipped(optim):
+  ...``: the base is a parameter, a class only at run time; mypy says
+  ``Invalid base class`` and ``Variable "optim" is not valid as a type``.
 - **A class that extends the name it rebinds** (``class Dataset(Dataset):``
   after ``from torch.utils.data import Dataset``): mypy calls it a
   redefinition; the base is looked up before the name is rebound.
@@ -76,6 +79,9 @@ _LAYERS_AS = re.compile(
 _REDEFINED = re.compile(
     r'^Name "(?P<name>[^"]+)" already defined \(possibly by an import\)$'
 )
+_DYNAMIC_BASE = re.compile(
+    r'^(?:Invalid base class "(?P<base>\w+)"|Variable "(?P<var>\w+)" is not valid as a type)$'
+)
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception"})
 
 
@@ -121,6 +127,11 @@ def _runtime_idiom(source: Source, finding: Finding) -> bool:
         return isinstance(node.value, ast.Name) and _built_module(
             source, finding.line, node.value.id
         )
+    if finding.code in ("misc", "valid-type"):
+        dynamic = _DYNAMIC_BASE.match(finding.message)
+        return dynamic is not None and _base_is_parameter(
+            source, finding.line, dynamic["base"] or dynamic["var"]
+        )
     if finding.code == "no-redef":
         match = _REDEFINED.match(finding.message)
         return match is not None and any(
@@ -137,6 +148,22 @@ def _runtime_idiom(source: Source, finding: Finding) -> bool:
             return _import_fallback(source, finding.line)
         layers = _LAYERS_AS.match(finding.message)
         return layers is not None and _layers_of(source, finding.line, layers["item"])
+    return False
+
+
+def _base_is_parameter(source: Source, line: int, name: str) -> bool:
+    """A class on ``line`` takes ``name`` as a base, a parameter of its function."""
+    scopes = source.scopes_at(line)
+    for inner, outer in zip(scopes[1:], scopes):
+        if (
+            isinstance(inner, ast.ClassDef)
+            and inner.lineno == line
+            and isinstance(outer, ast.FunctionDef | ast.AsyncFunctionDef)
+            and any(base_name(base) == name for base in inner.bases)
+        ):
+            arguments = outer.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            return name in {a.arg for a in every}
     return False
 
 
