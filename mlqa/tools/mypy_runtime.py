@@ -154,7 +154,7 @@ def _runtime_idiom(source: Source, finding: Finding) -> bool:
 def _base_is_parameter(source: Source, line: int, name: str) -> bool:
     """A class on ``line`` takes ``name`` as a base, a parameter of its function."""
     scopes = source.scopes_at(line)
-    for inner, outer in zip(scopes[1:], scopes):
+    for inner, outer in zip(scopes[1:], scopes[:-1], strict=True):
         if (
             isinstance(inner, ast.ClassDef)
             and inner.lineno == line
