@@ -17,7 +17,7 @@ import io
 import os
 import re
 import tokenize
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,6 +26,11 @@ from mlqa.diagnostics import Finding, InputError
 from mlqa.files import display, is_test, relative
 from mlqa.runner import Result
 from mlqa.tools._common import preset, run_command
+from mlqa.tools.docstring_guide import (
+    guide_keeps,
+    names_list,
+    sectionless,
+)
 from mlqa.tools.layering import pydoclint_scope
 from mlqa.tools.ruff import run_ruff, uses_own_config
 
@@ -45,26 +50,9 @@ PYDOCLINT_PRESET: dict[str, Any] = {
     "check-arg-order": False,
 }
 
-#: pydoclint codes the preset drops, each for a sentence of the guide
-#: (docs/docstrings.md): types may be in the signature, the docstring or both;
-#: Raises lists what is relevant to the interface, which the body cannot tell;
-#: class and ``__init__`` docstrings may both document; attributes are not
-#: part of the signature; a tuple of return and yield types is a typing rule.
-PRESET_DROPPED = frozenset(
-    {"DOC105", "DOC106", "DOC107", "DOC108", "DOC109", "DOC110", "DOC111"}
-    | {"DOC203", "DOC304", "DOC305", "DOC404", "DOC405"}
-    | {"DOC501", "DOC502", "DOC503", "DOC504"}
-    | {f"DOC60{n}" for n in range(1, 8)}
-)
-
 #: The Args codes that describe one problem together (one finding for all).
 ARGS_CODES = ("DOC101", "DOC102", "DOC103", "D417")
 
-#: Section headings that make a docstring more than a summary (pydoclint's list).
-SECTION = re.compile(
-    r"^\s*(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|"
-    r"Other Parameters|Returns?|Yields?|Raises|Attributes|Examples?)\s*:\s*$"
-)
 NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I
 )
@@ -207,8 +195,8 @@ def check_file(
         and str(v).strip() not in known
     ]
     if pydoclint.preset:
-        raw = [f for f in raw if _guide_keeps(f, defs.get(f.line))] + list(
-            _sectionless(shown, defs.values())
+        raw = [f for f in raw if guide_keeps(f, defs.get(f.line))] + list(
+            sectionless(shown, defs.values())
         )
     raw = [f._replace(message=_plain(f.message, pydoclint.table)) for f in raw]
     noqa = _noqa_lines(source)
@@ -218,137 +206,6 @@ def check_file(
         if _suppressed(f, defs.get(f.line), noqa)
     }  # a noqa on one Args code covers the problem, whatever code it is shown as
     return [f for f in raw if (f.line, f.code in ARGS_CODES or f.code) not in hidden]
-
-
-def _guide_keeps(finding: Finding, node: ast.AST | None) -> bool:
-    """Tell whether the guide asks for what a pydoclint finding asks for."""
-    code = finding.code
-    if code in PRESET_DROPPED:
-        return False
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return True
-    first = (ast.get_docstring(node) or "").split(maxsplit=1)[:1]
-    if code in ("DOC201", "DOC402") and first and first[0] in _RETURN_WORDS:
-        return False  # "may also be omitted if the docstring starts with Returns"
-    if code == "DOC402" and not _yields(node, value=True):
-        return False  # only bare `yield`s: nothing to describe, as for None
-    if code == "DOC403" and _yields(node):
-        return False  # a @contextmanager (or unannotated generator) does yield
-    # an abstract method or stub documents what its overrides return
-    return not (code == "DOC202" and _is_stub(node))
-
-
-def _sectionless(shown: str, nodes: Iterable[ast.AST]) -> Iterable[Finding]:
-    """Find multi-line docstrings with no sections where the guide wants them.
-
-    The guide omits sections only "where the function's name and signature are
-    informative enough that it can be aptly described using a one-line
-    docstring". A docstring of more than one line therefore needs its Args when
-    the function takes an argument besides ``self``/``cls`` and either takes
-    two or returns a value. Private functions (no docstring needed at all),
-    ``__init__`` (the class may document its Args), properties, overloads and
-    ``@override`` methods are exempt.
-    """
-    for node in nodes:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        dunder = node.name[:2] == node.name[-2:] == "__"
-        if node.name == "__init__" or (node.name[:1] == "_" and not dunder):
-            continue
-        doc = ast.get_docstring(node)
-        if not doc or "\n" not in doc.strip() or _decorated(node, _EXEMPT):
-            continue
-        if any(SECTION.match(line) for line in doc.splitlines()):
-            continue
-        params = [a.arg for a in _params(node) if a.arg.strip("_")]
-        if params and params[0] in ("self", "cls") and _in_class(node, nodes):
-            params = params[1:]
-        if params and (len(params) > 1 or _returns_value(node)):
-            kind = "Method" if _in_class(node, nodes) else "Function"
-            yield Finding(
-                shown,
-                node.lineno,
-                1,
-                "DOC101",
-                f"{kind} `{node.name}`: the docstring is longer than one line but"
-                f" has no Args section (undocumented: {_names(params)})",
-            )
-
-
-_EXEMPT = frozenset({"property", "cached_property", "overload", "override", "setter"})
-
-
-def _decorated(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, names: frozenset[str]
-) -> bool:
-    for dec in node.decorator_list:
-        target = dec.func if isinstance(dec, ast.Call) else dec
-        if getattr(target, "attr", getattr(target, "id", "")) in names:
-            return True
-    return False
-
-
-def _in_class(node: ast.AST, nodes: Iterable[ast.AST]) -> bool:
-    return any(isinstance(c, ast.ClassDef) and node in c.body for c in nodes)
-
-
-def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
-    args = node.args
-    extra = [a for a in (args.vararg, args.kwarg) if a is not None]
-    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *extra]
-
-
-def _own_scope(node: ast.AST) -> Iterable[ast.AST]:
-    """Yield the nodes of a function body, not of functions defined inside it."""
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        child = stack.pop()
-        yield child
-        if not isinstance(
-            child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-        ):
-            stack.extend(ast.iter_child_nodes(child))
-
-
-_RETURN_WORDS = ("Return", "Returns", "Yield", "Yields")
-
-
-def _yields(node: ast.FunctionDef | ast.AsyncFunctionDef, value: bool = False) -> bool:
-    return any(
-        isinstance(n, ast.YieldFrom)
-        or (isinstance(n, ast.Yield) and not (value and _is_none(n.value)))
-        for n in _own_scope(node)
-    )
-
-
-def _is_none(expr: ast.expr | None) -> bool:
-    return expr is None or (isinstance(expr, ast.Constant) and expr.value is None)
-
-
-def _returns_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    ann = node.returns
-    if ann is not None:
-        text = ast.unparse(ann).strip("'\"")
-        return text not in ("None", "NoReturn", "Never", "typing.NoReturn")
-    return any(
-        isinstance(n, ast.Return) and not _is_none(n.value) for n in _own_scope(node)
-    )
-
-
-def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Tell whether a function is abstract or a stub (``pass``, ``...``, raise)."""
-    if _decorated(node, frozenset({"abstractmethod"})):
-        return True
-    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
-    for stmt in body:
-        if isinstance(stmt, ast.Pass) or (
-            isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-        ):
-            continue
-        if isinstance(stmt, ast.Raise) and "NotImplementedError" in ast.unparse(stmt):
-            continue
-        return False
-    return True
 
 
 def _plain(message: str, table: Mapping[str, Any]) -> str:
@@ -394,17 +251,16 @@ def _merge_args(group: list[Finding]) -> Finding:
         (missing if part["missing"] is not None else extra).extend(names)
     who = doc103.message.split(":", 1)[0]
     if missing and not extra:
-        code, what = "DOC101", f"Args does not document {_names(missing)}"
+        code, what = "DOC101", f"Args does not document {names_list(missing)}"
     elif extra and not missing:
-        code, what = "DOC102", f"Args documents {_names(extra)}, not in the signature"
+        code, what = (
+            "DOC102",
+            f"Args documents {names_list(extra)}, not in the signature",
+        )
     else:
         code = "DOC103"
-        what = f"Args lists {_names(extra)} but the signature has {_names(missing)}"
+        what = f"Args lists {names_list(extra)} but the signature has {names_list(missing)}"
     return doc103._replace(code=code, message=f"{who}: {what}")
-
-
-def _names(names: list[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names) or "nothing"
 
 
 def _noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
