@@ -406,6 +406,46 @@ class Wrapper:
     def __init__(self, fn: Callable[..., int], *args: int, **kwargs: int) -> None:
         self.call = lambda: fn(*args, **kwargs)
 ''',
+    "an @override documents what differs, not every argument": '''
+from typing_extensions import override
+
+
+class Base:
+    """An optimizer."""
+
+    def step(self, lr: float, momentum: float) -> None:
+        """Take a step.
+
+        Args:
+            lr: The learning rate.
+            momentum: The momentum.
+        """
+
+
+class Clipped(Base):
+    """An optimizer that clips gradients."""
+
+    @override
+    def step(self, lr: float, momentum: float) -> None:
+        """Take a step, with the gradient clipped first.
+
+        Args:
+            lr: Also scales the clipping threshold.
+        """
+''',
+    "Return: heading, as Napoleon reads it (Lightning)": '''
+def area(width: float, height: float) -> float:
+    """Compute an area.
+
+    Args:
+        width: The width.
+        height: The height.
+
+    Return:
+        The area.
+    """
+    return width * height
+''',
     "one-line docstring": '''
 def area(width: float, height: float) -> float:
     """Return the area of a width x height rectangle."""
@@ -554,6 +594,54 @@ def area(width: float, height: float) -> float:
         ("def area", "DOC001"),
         "`name: description`",
     ),
+    "a parameter listed twice": (
+        '''
+def scale(x: float, factor: float) -> float:
+    """Scale.
+
+    Args:
+        x: The number.
+        factor: The factor.
+        factor: Again.
+
+    Returns:
+        The product.
+    """
+    return x * factor
+''',
+        ("def scale", "DOC103"),
+        "twice",
+    ),
+    "an @override naming an argument it does not have": (
+        '''
+from typing_extensions import override
+
+
+class Base:
+    """An optimizer."""
+
+    def step(self, lr: float) -> None:
+        """Take a step.
+
+        Args:
+            lr: The learning rate.
+        """
+
+
+class Clipped(Base):
+    """An optimizer that clips gradients."""
+
+    @override
+    def step(self, lr: float) -> None:  # clipped
+        """Take a step, with the gradient clipped first.
+
+        Args:
+            threshold: The clipping threshold.
+        """
+''',
+        ("# clipped", "DOC103"),
+        "`threshold`",
+    ),
     "no Yields section": (
         '''
 def count(n: int) -> Iterator[int]:
@@ -568,6 +656,67 @@ def count(n: int) -> Iterator[int]:
         "Yields",
     ),
 }
+
+
+LAYOUT = '''
+def scale(x: float, factor: float) -> float:
+    """Scale a number.
+    See https://example.org/scaling
+
+    Args:
+        x: The number.
+        factor: The factor.
+
+    Returns:
+        The product.
+    """
+    return x * factor
+
+
+def shift(x: float, by: float) -> float:
+    """Shift a number
+    See https://example.org/shifting
+
+    Args:
+        x: The number.
+        by: The offset.
+
+    Returns:
+        The sum.
+    """
+    return x + by
+
+
+def area(width: float, height: float) -> float:
+    """
+    Args:
+        width: The width.
+        height: The height.
+    """
+    return width * height
+'''
+
+
+def test_one_layout_fault_one_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, items = run_json(tmp_path, capsys, "layout.py", HEADER + LAYOUT)
+    docstring = {  # the line of each docstring's opening quotes
+        name: line_of(HEADER + LAYOUT, f"def {name}") + 1
+        for name in ("scale", "shift", "area")
+    }
+    assert code == 1
+    assert sorted((item["line"], item["code"]) for item in items) == sorted(
+        [
+            # a punctuated summary line run into the text: the blank line only
+            (docstring["scale"], "D205"),
+            # an unpunctuated one: both faults
+            (docstring["shift"], "D205"),
+            (docstring["shift"], "D415"),
+            # no summary at all: D205 says it; Args is not reported unreadable
+            (docstring["area"], "D205"),
+        ]
+    )
 
 
 def line_of(text: str, marker: str) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from mlqa.diagnostics import Finding
 
@@ -42,15 +42,63 @@ def guide_keeps(finding: Finding, node: ast.AST | None) -> bool:
         return False
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return True
-    first = (ast.get_docstring(node) or "").split(maxsplit=1)[:1]
+    doc = ast.get_docstring(node) or ""
+    first = doc.split(maxsplit=1)[:1]
     if code in ("DOC201", "DOC402") and first and first[0] in _RETURN_WORDS:
         return False  # "may also be omitted if the docstring starts with Returns"
+    if code in ("DOC101", "DOC103") and _decorated(node, frozenset({"override"})):
+        # "a docstring with at least those differences" (3.8.3): an @override
+        # need not list its base's arguments, only not name missing ones
+        return code == "DOC103" and bool(_EXTRA.search(finding.message))
+    heading = _SINGULAR.get(code)
+    if heading is not None and re.search(heading, doc, re.M):
+        return False  # ``Return:``/``Yield:``: the section, under Napoleon's name
+    if code == "DOC001" and SECTION.match(doc.lstrip().split("\n", 1)[0]):
+        return False  # no summary line (ruff's D205/D415 say so): nothing to parse
     if code == "DOC402" and not _yields(node, value=True):
         return False  # only bare `yield`s: nothing to describe, as for None
     if code == "DOC403" and _yields(node):
         return False  # a @contextmanager (or unannotated generator) does yield
     # an abstract method or stub documents what its overrides return
     return not (code == "DOC202" and _is_stub(node))
+
+
+#: The singular headings Sphinx's Napoleon reads as Returns and Yields, which
+#: pydoclint does not: the section is there.
+_SINGULAR = {"DOC201": r"^\s*Return\s*:\s*$", "DOC402": r"^\s*Yield\s*:\s*$"}
+_EXTRA = re.compile(r"in the docstring but not in the function signature: \[(?!\])")
+_PUNCTUATED = re.compile(r"[.?!]\s*$")
+_QUOTES = re.compile(r"^\s*[rRuUbBfF]{0,2}(?:\"\"\"|\'\'\'|\"|\')")
+
+
+def one_layout_finding(
+    findings: Sequence[Finding], line: Callable[[str, int], str]
+) -> list[Finding]:
+    """Drop ruff's D415 where the summary's first physical line is punctuated.
+
+    ruff's D415 looks at the end of the first paragraph; the guide's summary
+    is "one physical line ... terminated by a period, question mark, or
+    exclamation point". A summary line followed at once by more text (no
+    blank line) is ended right, and the missing blank line is D205's
+    finding on the same docstring: one problem, one finding.
+
+    Args:
+        findings: ruff's findings.
+        line: Gives the text of a file's line (path, 1-based number).
+
+    Returns:
+        The findings kept, in order.
+    """
+    kept = []
+    for finding in findings:
+        if finding.code == "D415":
+            text = _QUOTES.sub("", line(finding.path, finding.line), count=1)
+            if not text.strip():  # the summary starts on the next line
+                text = line(finding.path, finding.line + 1)
+            if _PUNCTUATED.search(text):
+                continue
+        kept.append(finding)
+    return kept
 
 
 def sectionless(shown: str, nodes: Iterable[ast.AST]) -> Iterable[Finding]:

@@ -29,6 +29,7 @@ from mlqa.tools._common import preset, run_command
 from mlqa.tools.docstring_guide import (
     guide_keeps,
     names_list,
+    one_layout_finding,
     sectionless,
 )
 from mlqa.tools.layering import pydoclint_scope
@@ -158,8 +159,19 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
         if path.suffix == ".py" and not skip:
             known = scope.baseline.get(rel, frozenset())
             result.findings += check_file(path, shown, pydoclint, known)
-    result.findings = _one_per_problem(result.findings)
+    result.findings = _one_per_problem(one_layout_finding(result.findings, _Lines()))
     return result
+
+
+class _Lines(dict[str, list[str]]):
+    """Lines of the files findings name, each file read once, on first use."""
+
+    def __call__(self, path: str, number: int) -> str:
+        if path not in self:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+            self[path] = text.splitlines()
+        lines = self[path]
+        return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
 def check_file(
@@ -257,9 +269,14 @@ def _merge_args(group: list[Finding]) -> Finding:
             "DOC102",
             f"Args documents {names_list(extra)}, not in the signature",
         )
-    else:
+    elif extra:
         code = "DOC103"
         what = f"Args lists {names_list(extra)} but the signature has {names_list(missing)}"
+    else:  # the same names on both sides: one listed twice, or an unread entry
+        code, what = (
+            "DOC103",
+            "Args lists a parameter twice or has an entry it cannot read",
+        )
     return doc103._replace(code=code, message=f"{who}: {what}")
 
 
