@@ -275,6 +275,16 @@ class Block3d(nn.Module):  # a slot set to None, then to one layer or another
             self.attn = Head(1)
 
 
+class Film(nn.Module):  # vit-pytorch's: a slot that may be off
+    def __init__(self, film: bool) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(2, 2) if film else None, nn.ReLU()])
+
+
+def grid(h: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    return torch.meshgrid((h, w), indexing="ij")
+
+
 class Stages(nn.Module):  # lucidrains' U-Nets: a list of lists, unpacked
     def __init__(self) -> None:
         super().__init__()
@@ -411,6 +421,8 @@ class Stack(nn.Module):
 
 
 weight, bias = nn.Linear(2, 2)
+mixed = nn.ModuleList([nn.Linear(2, 2), "relu"])
+print(torch.meshgrid((1, 2)))
 """
 
 
@@ -486,6 +498,8 @@ def test_real_errors_still_reported(checked: dict[str, object]) -> None:
         (88, "mypy[attr-defined]"),  # torch.cuda has no FloatTensr
         (94, "mypy[assignment]"),  # a ReLU among them is no Linear
         (97, "mypy[attr-defined]"),  # a Linear is no container: unpacking fails
+        (98, "mypy[list-item]"),  # None may be in a ModuleList, a string not
+        (99, "mypy[arg-type]"),  # a tuple of tensors, not of ints
     ]
     assert checked["rc"] == 1
     (expansion,) = [

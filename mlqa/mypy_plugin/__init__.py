@@ -63,6 +63,8 @@ from mlqa.mypy_plugin._torch_api import (
     CURRENT_ACCELERATOR,
     GRAD,
     LIST_METHODS,
+    MESHGRID,
+    MODULE_LIST,
     SAFE_GLOBALS,
     SPARSE_FACTORIES,
     accept_sharded,
@@ -70,6 +72,8 @@ from mlqa.mypy_plugin._torch_api import (
     current_accelerator,
     gradient,
     numpy_names,
+    optional_items,
+    tensor_tuples,
     unchecked_arguments,
 )
 from mlqa.mypy_plugin._types import (
@@ -180,6 +184,9 @@ class TorchPlugin(Plugin):
         """
         if fullname in SAFE_GLOBALS or fullname in SPARSE_FACTORIES:
             return unchecked_arguments
+        widen = _WIDENED.get(fullname)
+        if widen is not None:
+            return partial(_checked_call, widen=widen)
         return _checked_call
 
     def get_method_signature_hook(
@@ -226,10 +233,19 @@ class TorchPlugin(Plugin):
         return mark_dynamic
 
 
-def _checked_call(ctx: FunctionSigContext | MethodSigContext) -> FunctionLike:
-    """Widen ``FSDPModule`` parameters, then check ``**`` arguments."""
+_Widen = Callable[[FunctionSigContext | MethodSigContext, CallableType], CallableType]
+#: Calls whose parameters torch's stubs make narrower than torch (._torch_api).
+_WIDENED: dict[str, _Widen] = {MODULE_LIST: optional_items, MESHGRID: tensor_tuples}
+
+
+def _checked_call(
+    ctx: FunctionSigContext | MethodSigContext, widen: _Widen | None = None
+) -> FunctionLike:
+    """Widen ``FSDPModule`` parameters (and ``widen``'s), then check ``**`` arguments."""
     signature = dict_kwargs(ctx)
     if isinstance(signature, CallableType):
+        if widen is not None:
+            signature = widen(ctx, signature)
         return numpy_names(ctx, accept_sharded(ctx, signature))
     return signature
 

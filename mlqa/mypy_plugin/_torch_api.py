@@ -30,6 +30,14 @@ its type stubs, for one narrow idiom:
   everywhere (``x.sum(axis=1)``, ``torch.cat(xs, axis=0)``), and
   ``keepdims=`` for ``keepdim=``; the stubs name only ``dim``. In a call that
   uses the NumPy name, a torch signature's parameter takes that name.
+- **``None`` in a ``ModuleList``.** ``nn.ModuleList([FiLM(d) if film else
+  None, Attention(d)])`` (a layer slot that is off, checked for ``None`` in
+  ``forward``) runs: the list registers each item with ``add_module``, whose
+  own annotation takes ``Optional[Module]``. The constructor's items may be
+  ``None``.
+- **Tensors in a tuple.** ``torch.meshgrid((h, w), indexing="ij")`` runs
+  (torch takes one list or tuple of tensors); the stubs accept a list only.
+  A tuple of tensors is accepted where a list of tensors is.
 - **The accelerator.** ``torch.accelerator.current_accelerator()`` returns
   ``None`` only for a torch built without any accelerator; code that asks
   for the accelerator has chosen to use one, as code calling ``.cuda()``
@@ -71,6 +79,8 @@ SPARSE_FACTORIES = frozenset(
 )
 GRAD = frozenset({"torch._C.TensorBase.grad", "torch._tensor.Tensor.grad"})
 CURRENT_ACCELERATOR = "torch.accelerator.current_accelerator"
+MODULE_LIST = "torch.nn.modules.container.ModuleList"
+MESHGRID = "torch.functional.meshgrid"
 
 
 def _is_fsdp_module(typ: Type) -> bool:
@@ -247,3 +257,63 @@ def _without_none(typ: Type) -> Type:
         kept = [t for t in proper.items if not isinstance(get_proper_type(t), NoneType)]
         return UnionType.make_union(kept)
     return typ
+
+
+def optional_items(
+    ctx: FunctionSigContext | MethodSigContext, signature: CallableType
+) -> CallableType:
+    """Let ``ModuleList(...)`` take ``None`` items (see the module docstring).
+
+    Args:
+        ctx: mypy's context for the constructor call.
+        signature: The signature so far.
+
+    Returns:
+        The signature with ``Iterable[Module]`` widened to
+        ``Iterable[Module | None]``.
+    """
+    del ctx
+    types = []
+    for typ in signature.arg_types:
+        proper = get_proper_type(typ)
+        parts = proper.items if isinstance(proper, UnionType) else [proper]
+        widened = []
+        for part in map(get_proper_type, parts):
+            if isinstance(part, Instance) and len(part.args) == 1:
+                item = get_proper_type(part.args[0])
+                if isinstance(item, Instance) and item.type.fullname == MODULE:
+                    part = part.copy_modified(args=[UnionType([item, NoneType()])])
+            widened.append(part)
+        types.append(UnionType.make_union(widened))
+    return signature.copy_modified(arg_types=types)
+
+
+def tensor_tuples(
+    ctx: FunctionSigContext | MethodSigContext, signature: CallableType
+) -> CallableType:
+    """Let ``torch.meshgrid`` take a tuple of tensors (see the module docstring).
+
+    Args:
+        ctx: mypy's context for the call.
+        signature: The signature so far.
+
+    Returns:
+        The signature with each ``list[Tensor]`` also accepting
+        ``tuple[Tensor, ...]``.
+    """
+    tensor = named(ctx.api, TENSOR)
+    if not isinstance(tensor, Instance):
+        return signature
+    tuples = ctx.api.named_generic_type("builtins.tuple", [tensor])
+    types = []
+    for typ in signature.arg_types:
+        proper = get_proper_type(typ)
+        parts = proper.items if isinstance(proper, UnionType) else [proper]
+        lists = any(
+            isinstance(p, Instance)
+            and p.type.fullname == "builtins.list"
+            and p.args == (tensor,)
+            for p in map(get_proper_type, parts)
+        )
+        types.append(UnionType.make_union([*parts, tuples]) if lists else typ)
+    return signature.copy_modified(arg_types=types)
