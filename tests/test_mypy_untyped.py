@@ -95,6 +95,33 @@ def test_report_untyped_guesses_keeps_them_all(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("pyproject.toml", "[tool.mypy]\ncheck_untyped_defs = true\n"),
+        ("mypy.ini", "[mypy]\nstrict = True\n"),
+        ("setup.cfg", "[mypy]\ncheck_untyped_defs = 1\n"),
+    ],
+)
+def test_a_project_that_asks_mypy_for_untyped_bodies_gets_them(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / name).write_text(
+        ("[project]\nname = 'p'\n" if name == "pyproject.toml" else "") + text
+    )
+    (tmp_path / "loader.py").write_text(SOURCE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlqa", "types", "--format", "json", "loader.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = [(item["line"], item["code"]) for item in json.loads(proc.stdout)]
+    assert (10, GUESSED) in found, proc.stderr
+
+
+@pytest.mark.parametrize(
     ("code", "message", "kept"),
     [
         ("name-defined", 'Name "sys" is not defined', True),

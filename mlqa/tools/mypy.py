@@ -32,6 +32,7 @@ from mlqa.files import display
 from mlqa.runner import Result
 from mlqa.tools._common import preset, run_command
 from mlqa.tools.mypy_guesses import drop_guesses
+from mlqa.tools.mypy_untyped import project_asks
 
 NAME = "mypy"
 _LINE = re.compile(
@@ -373,7 +374,8 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
             drop_guesses(
                 result.findings,
                 optional_uses=config.get("report-optional-uses"),
-                untyped_guesses=config.get("report-untyped-guesses"),
+                untyped_guesses=config.get("report-untyped-guesses")
+                or project_asks(config),
             )
         )
     ]

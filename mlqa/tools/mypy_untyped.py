@@ -12,15 +12,19 @@ nearly all such findings were false (``docs/types.md``).
 :func:`drop_untyped_guesses` keeps, in those bodies, only the findings whose
 codes do not depend on an inferred type (:data:`DECLARATION_CODES`, and
 ``attr-defined`` about a module); ``[tool.mlqa] report-untyped-guesses = true``
-keeps all of them. Module-level code and functions with any annotation are
+keeps all of them, and so does a project whose own mypy config sets
+``check_untyped_defs`` or ``strict`` (:func:`project_asks`): it asked mypy
+for exactly those findings. Module-level code and functions with any annotation are
 checked as mypy checks them.
 """
 
 from __future__ import annotations
 
 import ast
+import configparser
 import re
 
+from mlqa.config import Config
 from mlqa.diagnostics import Finding
 from mlqa.tools.mypy_source import Source, Sources
 
@@ -44,6 +48,34 @@ _MODULE_ATTRIBUTE = re.compile(
     r'^Module (?:"[^"]+" )?has no attribute (?!.*\(not iterable\)$)'
 )
 _FUNCTION = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+_ASKING = ("check_untyped_defs", "strict")
+
+
+def project_asks(config: Config) -> bool:
+    """Tell whether the project's own mypy config checks unannotated bodies.
+
+    Args:
+        config: The project config.
+
+    Returns:
+        True when its ``[tool.mypy]``, ``mypy.ini``, ``.mypy.ini`` or
+        ``setup.cfg`` ``[mypy]`` sets ``check_untyped_defs`` or ``strict``
+        true.
+    """
+    own = config.tool_config("mypy")
+    if own is None:
+        return False
+    if own == config.pyproject:
+        table = config.raw.get("tool", {}).get("mypy", {})
+        return any(table.get(key) is True for key in _ASKING)
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(own, encoding="utf-8")
+        return any(parser.getboolean("mypy", key, fallback=False) for key in _ASKING)
+    except (configparser.Error, ValueError, UnicodeDecodeError):
+        return False  # mypy itself reports a config it cannot read
 
 
 def drop_untyped_guesses(findings: list[Finding], sources: Sources) -> list[Finding]:
