@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 
 from mlqa.diagnostics import Finding
 from mlqa.tools.mypy_source import Source, Sources, base_name, first_binding
@@ -95,15 +96,26 @@ def drop_runtime(findings: list[Finding], sources: Sources) -> list[Finding]:
     Returns:
         The others, in order.
     """
-    return [f for f in findings if not _runtime_idiom(sources[f.path], f)]
+    made: dict[str, set[str]] = {}  # path -> its function-made globals, once
+
+    def globals_of(source: Source, path: str) -> set[str]:
+        if path not in made:
+            made[path] = _function_globals(source)
+        return made[path]
+
+    return [f for f in findings if not _runtime_idiom(sources[f.path], f, globals_of)]
 
 
-def _runtime_idiom(source: Source, finding: Finding) -> bool:
+def _runtime_idiom(
+    source: Source,
+    finding: Finding,
+    globals_of: Callable[[Source, str], set[str]],
+) -> bool:
     if finding.code == "name-defined":
         match = _UNDEFINED.match(finding.message)
         return match is not None and (
             _noqa_f821(source.line(finding.line))
-            or match["name"] in _function_globals(source)
+            or match["name"] in globals_of(source, finding.path)
         )
     if finding.code == "attr-defined":
         match = _MODULE_ATTRIBUTE.match(finding.message)
