@@ -418,3 +418,19 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         if not done:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+
+
+def read_lines(path: str) -> list[str]:
+    """A file's lines (none when it cannot be read).
+
+    Args:
+        path: The file.
+
+    Returns:
+        Its lines, undecodable bytes replaced.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().splitlines()
+    except OSError:
+        return []

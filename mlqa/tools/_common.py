@@ -9,6 +9,7 @@ other mlqa command.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,28 @@ from mlqa import config as config_mod
 from mlqa.cliargs import new_parser
 from mlqa.diagnostics import EXIT_ERROR, FORMATS, InputError, emit
 from mlqa.runner import STEPS, run_paths
+
+#: A noqa comment, bare or with codes (ruff's and flake8's spelling).
+NOQA = re.compile(
+    r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I
+)
+
+
+def noqa_codes(text: str) -> frozenset[str] | None:
+    """Read the noqa comment in a line or comment.
+
+    Args:
+        text: The text to search.
+
+    Returns:
+        None for a bare noqa (every code); else the codes it names,
+        upper-cased (none without a noqa comment).
+    """
+    match = NOQA.search(text)
+    if match is None:
+        return frozenset()
+    codes = re.findall(r"[A-Z]+[0-9]+", (match["codes"] or "").upper())
+    return frozenset(codes) if codes else None
 
 
 def preset(name: str) -> Path:

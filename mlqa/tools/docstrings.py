@@ -23,9 +23,9 @@ from typing import Any, NamedTuple
 
 from mlqa.config import Config
 from mlqa.diagnostics import Finding, InputError
-from mlqa.files import display, is_test, relative
+from mlqa.files import display, is_test, read_lines, relative
 from mlqa.runner import Result
-from mlqa.tools._common import preset, run_command
+from mlqa.tools._common import noqa_codes, preset, run_command
 from mlqa.tools.docstring_guide import (
     guide_keeps,
     names_list,
@@ -54,9 +54,6 @@ PYDOCLINT_PRESET: dict[str, Any] = {
 #: The Args codes that describe one problem together (one finding for all).
 ARGS_CODES = ("DOC101", "DOC102", "DOC103", "D417")
 
-NOQA = re.compile(
-    r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I
-)
 _DOC103_PARTS = re.compile(
     r"in the function signature but not in the docstring: \[(?P<missing>.*?)\]\."
     r"|in the docstring but not in the function signature: \[(?P<extra>.*?)\]\."
@@ -168,8 +165,7 @@ class _Lines(dict[str, list[str]]):
 
     def __call__(self, path: str, number: int) -> str:
         if path not in self:
-            text = Path(path).read_text(encoding="utf-8", errors="replace")
-            self[path] = text.splitlines()
+            self[path] = read_lines(path)
         lines = self[path]
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
@@ -284,10 +280,9 @@ def _noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
     """Map lines to the codes their ``# noqa`` comment names (None: all)."""
     lines: dict[int, frozenset[str] | None] = {}
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):  # it parsed
-        match = NOQA.search(tok.string) if tok.type == tokenize.COMMENT else None
-        if match:
-            codes = re.findall(r"[A-Z]+[0-9]+", (match["codes"] or "").upper())
-            lines[tok.start[0]] = frozenset(codes) if codes else None
+        codes = noqa_codes(tok.string) if tok.type == tokenize.COMMENT else frozenset()
+        if codes is None or codes:  # a bare noqa, or one naming codes
+            lines[tok.start[0]] = codes
     return lines
 
 

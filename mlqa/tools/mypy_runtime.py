@@ -43,13 +43,11 @@ import re
 from collections.abc import Callable
 
 from mlqa.diagnostics import Finding
+from mlqa.tools._common import noqa_codes
 from mlqa.tools.mypy_source import Source, Sources, base_name, first_binding
+from mlqa.tools.mypy_untyped import MODULE_ATTRIBUTE
 
 _UNDEFINED = re.compile(r'^Name "(?P<name>[^"]+)" is not defined')
-_MODULE_ATTRIBUTE = re.compile(
-    r'^Module has no attribute "(?P<name>[^"]+)"(?!.*\(not iterable\)$)'
-)
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?")
 _LEGACY_CUDA = frozenset(
     f"{kind}Tensor"
     for kind in (
@@ -118,7 +116,7 @@ def _runtime_idiom(
             or match["name"] in globals_of(source, finding.path)
         )
     if finding.code == "attr-defined":
-        match = _MODULE_ATTRIBUTE.match(finding.message)
+        match = MODULE_ATTRIBUTE.match(finding.message)
         outer = source.expression_at(finding.line, finding.column)
         if match is None or outer is None:
             return False
@@ -181,10 +179,8 @@ def _base_is_parameter(source: Source, line: int, name: str) -> bool:
 
 def _noqa_f821(text: str) -> bool:
     """A ``# noqa`` (bare, or listing F821) on the line."""
-    match = _NOQA.search(text)
-    return match is not None and (
-        match["codes"] is None or "F821" in re.split(r"[,\s]+", match["codes"])
-    )
+    codes = noqa_codes(text)
+    return codes is None or "F821" in codes
 
 
 def _function_globals(source: Source) -> set[str]:
@@ -204,8 +200,7 @@ def _function_globals(source: Source) -> set[str]:
 
 def _built_module(source: Source, line: int, name: str) -> bool:
     """``name`` is first bound, in the scope around ``line``, to ``ModuleType(...)``."""
-    scope = source.scopes_at(line)[-1]
-    first = first_binding(source, scope, name)
+    first = first_binding(source, source.scopes_at(line)[-1], name)
     value = first.value if first is not None else None
     return isinstance(value, ast.Call) and base_name(value.func) == "ModuleType"
 

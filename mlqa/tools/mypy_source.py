@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from mlqa.files import read_lines
+
 Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
@@ -223,19 +225,3 @@ def parse(path: str) -> ast.Module | None:
             return ast.parse(handle.read())
     except (OSError, SyntaxError, ValueError):
         return None
-
-
-def read_lines(path: str) -> list[str]:
-    """A file's lines (none when it cannot be read).
-
-    Args:
-        path: The file.
-
-    Returns:
-        Its lines, undecodable bytes replaced.
-    """
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read().splitlines()
-    except OSError:
-        return []

@@ -39,13 +39,14 @@ DECLARATION_CODES = frozenset(
         "import",
         "import-not-found",
         "import-untyped",
-        "syntax",
     }
 )
 # ``Module has no attribute "in1d"``, ``Module "importlib.metadata" has no ...``:
 # the module is the one imported, not a type mypy guessed.
-_MODULE_ATTRIBUTE = re.compile(
-    r'^Module (?:"[^"]+" )?has no attribute (?!.*\(not iterable\)$)'
+#: A module's missing attribute (``Module "numpy" has no attribute "in1d"``);
+#: not ``(not iterable)``, which mypy also says of an ``nn.Module`` value.
+MODULE_ATTRIBUTE = re.compile(
+    r'^Module (?:"[^"]+" )?has no attribute "(?P<name>[^"]+)"(?!.*\(not iterable\)$)'
 )
 _FUNCTION = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -109,7 +110,7 @@ def declaration_level(finding: Finding) -> bool:
     if finding.code in DECLARATION_CODES:
         return True
     return finding.code == "attr-defined" and bool(
-        _MODULE_ATTRIBUTE.match(finding.message)
+        MODULE_ATTRIBUTE.match(finding.message)
     )
 
 
