@@ -7,12 +7,10 @@ mypy's findings (so a filter that dropped everything would fail).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typecheck import mlqa_types
 
 CLEAN = '''"""Placeholders and unpacking of untyped values: correct code."""
 from fractions import Fraction
@@ -201,17 +199,8 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]
     )
     (root / "clean.py").write_text(CLEAN)
     (root / "wrong.py").write_text(WRONG)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlqa", "types", "--format", "json"]
-        + ["clean.py", "wrong.py"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    items = json.loads(proc.stdout or "[]")
-    assert isinstance(items, list)
+    code, items, stderr = mlqa_types(root, "clean.py", "wrong.py")
+    assert code in (0, 1), stderr
     return items
 
 
@@ -251,8 +240,40 @@ def test_an_unreadable_file_keeps_the_findings(tmp_path: Path) -> None:
         'Incompatible types in assignment (expression has type "float", '
         'variable has type "int")'
     )
-    kept = [Finding(gone, 3, 5, "assignment", message)]
-    assert drop_guesses(kept) == kept
+    kept = [
+        Finding(gone, 3, 5, "assignment", message),
+        # one of each kind the other filters read the source for
+        Finding(gone, 4, 1, "name-defined", 'Name "start_time" is not defined'),
+        Finding(gone, 5, 1, "attr-defined", 'Module has no attribute "check"'),
+        Finding(
+            gone, 6, 1, "no-redef", 'Name "D" already defined (possibly by an import)'
+        ),
+        Finding(gone, 7, 1, "misc", 'Invalid base class "optim"'),
+        Finding(
+            gone,
+            8,
+            9,
+            "arg-type",
+            'Argument "key" to "max" has incompatible type overloaded function; '
+            'expected "Callable[[str], Any]"',
+        ),
+        Finding(
+            gone,
+            9,
+            1,
+            "assignment",
+            'Incompatible types in assignment (expression has type "None", '
+            "variable has type overloaded function)",
+        ),
+        Finding(
+            gone,
+            10,
+            1,
+            "union-attr",
+            'Item "str" of "str | Any" has no attribute "cfg"',
+        ),
+    ]
+    assert drop_guesses(kept, optional_uses=True) == kept
 
 
 OPTIONAL = """def shout(name: str | None, default: int = None) -> str:
@@ -265,15 +286,9 @@ def test_optional_uses_reported_only_when_asked(tmp_path: Path, report: bool) ->
     setting = "\n[tool.mlqa]\nreport-optional-uses = true\n" if report else ""
     (tmp_path / "pyproject.toml").write_text(f"[project]\nname = 'p'\n{setting}")
     (tmp_path / "optional.py").write_text(OPTIONAL)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlqa", "types", "--format", "json", "optional.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    codes = [item["code"] for item in json.loads(proc.stdout or "[]")]
+    _, items, stderr = mlqa_types(tmp_path, "optional.py")
+    codes = [item["code"] for item in items]
     # the None default of an int parameter is where None comes from: always
     # reported; name.upper() on a str | None only when asked
     expected = ["mypy[assignment]"] + (["mypy[union-attr]"] if report else [])
-    assert codes == expected, proc.stderr
+    assert codes == expected, stderr

@@ -8,10 +8,9 @@ tests/test_mypy_plugin.py, which has torch's types at hand.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from typecheck import mlqa_types
 
 SOURCE = '''"""Correct idioms mypy rejects, and their twins."""
 import time
@@ -83,15 +82,9 @@ def fixed(base):
 def test_runtime_idioms_dropped_and_their_twins_kept(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     (tmp_path / "runtime.py").write_text(SOURCE)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlqa", "types", "--format", "json", "runtime.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 1, proc.stderr
-    found = [(item["line"], item["code"]) for item in json.loads(proc.stdout)]
+    code, items, stderr = mlqa_types(tmp_path, "runtime.py")
+    assert code == 1, stderr
+    found = [(item["line"], item["code"]) for item in items]
     assert found == [
         (13, "mypy[assignment]"),  # None after a ValueError, not an ImportError
         (18, "mypy[name-defined]"),  # its noqa is not about F821

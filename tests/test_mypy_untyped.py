@@ -7,12 +7,10 @@ or with ``report-untyped-guesses = true``, keeps every finding.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typecheck import mlqa_types
 
 SOURCE = '''"""Research code: one loader with no annotations, its annotated twin."""
 import os
@@ -59,15 +57,9 @@ GUESSED = "mypy[arg-type]"
 def types(root: Path, settings: str = "") -> list[tuple[object, object]]:
     (root / "pyproject.toml").write_text(f"[project]\nname = 'p'\n{settings}")
     (root / "loader.py").write_text(SOURCE)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlqa", "types", "--format", "json", "loader.py"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 1, proc.stderr
-    return [(item["line"], item["code"]) for item in json.loads(proc.stdout)]
+    code, items, stderr = mlqa_types(root, "loader.py")
+    assert code == 1, stderr
+    return [(item["line"], item["code"]) for item in items]
 
 
 def test_untyped_bodies_keep_only_what_holds_whatever_was_inferred(
@@ -110,15 +102,19 @@ def test_a_project_that_asks_mypy_for_untyped_bodies_gets_them(
         ("[project]\nname = 'p'\n" if name == "pyproject.toml" else "") + text
     )
     (tmp_path / "loader.py").write_text(SOURCE)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlqa", "types", "--format", "json", "loader.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    found = [(item["line"], item["code"]) for item in json.loads(proc.stdout)]
-    assert (10, GUESSED) in found, proc.stderr
+    _, items, stderr = mlqa_types(tmp_path, "loader.py")
+    found = [(item["line"], item["code"]) for item in items]
+    assert (10, GUESSED) in found, stderr
+
+
+def test_an_unreadable_mypy_config_is_mypys_to_report(tmp_path: Path) -> None:
+    (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = maybe\n")
+    (tmp_path / "loader.py").write_text(SOURCE)
+    code, items, stderr = mlqa_types(tmp_path, "loader.py")
+    assert "Traceback" not in stderr
+    # mypy says the value is no boolean; the project asked for nothing else
+    assert "strict" in stderr or any("strict" in str(i["message"]) for i in items)
+    assert (10, GUESSED) not in [(i["line"], i["code"]) for i in items], code
 
 
 @pytest.mark.parametrize(
