@@ -40,9 +40,10 @@ if TYPE_CHECKING:
 CODE = "NB001"
 NAME = "notebooks"
 
-#: Without ``--jobs``, a pool pays only for this many notebooks: one takes about
-#: half a millisecond, starting a worker tens of milliseconds.
-PARALLEL_THRESHOLD = 400
+#: Without ``--jobs``, a second process pays from about this many notebooks: one
+#: takes 0.2-0.6 ms, forking a worker and sending its results back 2-3 ms
+#: (measured on the notebooks of ``benchmarks/bench_strip.py``, 2 cores).
+PARALLEL_THRESHOLD = 32
 
 #: One notebook's outcome: its kind ("changed", "clean" or "error"), what was
 #: stripped, and an error as InputError's arguments (data, so that it pickles).
@@ -57,6 +58,20 @@ def _strip_one(job: tuple[Path, StripOptions, bool]) -> _Outcome:
     except InputError as exc:
         return "error", "", (display(exc.path), exc.message, exc.line, exc.column)
     return ("changed", result.summary, None) if result.changed else ("clean", "", None)
+
+
+#: What a notebook costs before its size counts, in bytes of its size: opening,
+#: parsing the cells and writing it back weigh about as much as scanning this
+#: many bytes of outputs (measured on the 232 notebooks of bench_strip.py).
+_FIXED_COST = 300_000
+
+
+def _cost(job: tuple[Path, StripOptions, bool]) -> float:
+    """Estimate a notebook's work, to share notebooks out among processes."""
+    try:
+        return float(_FIXED_COST + os.stat(job[0]).st_size)
+    except OSError:  # reported when it is stripped
+        return float(_FIXED_COST)
 
 
 def strip_paths(
@@ -82,7 +97,8 @@ def strip_paths(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return pmap(_strip_one, [(path, options, verify) for path in paths], processes)
+        jobs = [(path, options, verify) for path in paths]
+        return pmap(_strip_one, jobs, processes, cost=_cost)
     finally:
         if was_enabled:
             gc.enable()
@@ -222,9 +238,11 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "--jobs",
         type=int,
-        default=1,
         metavar="N",
-        help="strip in N processes (0: one per CPU; default 1)",
+        help=(
+            f"strip in N processes (0: one per CPU; default: one per CPU from "
+            f"{PARALLEL_THRESHOLD} notebooks, else 1)"
+        ),
     )
     add(
         "--format",

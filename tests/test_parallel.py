@@ -1,0 +1,80 @@
+"""The process pool: results in order, work really shared, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from mlqa.parallel import pmap
+
+PARENT = os.getpid()
+
+
+def square(item: int) -> int:
+    return item * item
+
+
+def where(item: int) -> tuple[int, int]:
+    return item, os.getpid()
+
+
+@pytest.mark.parametrize("processes", [2, 3, 8])
+def test_results_come_back_in_order_from_several_processes(processes: int) -> None:
+    items = list(range(50))
+    results = pmap(where, items, processes)
+    assert [item for item, _ in results] == items
+    pids = {pid for _, pid in results}
+    assert os.getpid() in pids
+    assert len(pids) == processes
+
+
+def test_more_processes_than_items() -> None:
+    assert pmap(square, [3, 4], 5) == [9, 16]
+
+
+def test_cost_shares_the_work_out_evenly() -> None:
+    # One item costs as much as all the others together: it gets a process
+    # of its own and the rest share the other.
+    costs = [100.0] + [1.0] * 100
+    results = pmap(where, list(range(101)), 2, cost=lambda item: costs[item])
+    heavy = results[0][1]
+    assert all(pid != heavy for _, pid in results[1:])
+    assert [item for item, _ in results] == list(range(101))
+
+
+def fails_on_seven(item: int) -> int:
+    if item == 7:
+        raise ValueError(f"bad item {item}")
+    return item
+
+
+def test_an_error_in_a_worker_is_raised_here() -> None:
+    # Item 7 is in the second share of two: a forked worker raises it.
+    with pytest.raises(ValueError, match="bad item 7"):
+        pmap(fails_on_seven, list(range(20)), 2)
+
+
+def dies_in_a_worker(item: int) -> tuple[int, int]:
+    if os.getpid() != PARENT:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item, os.getpid()
+
+
+def test_a_worker_that_dies_loses_nothing() -> None:
+    results = pmap(dies_in_a_worker, list(range(10)), 2)
+    assert results == [(item, PARENT) for item in range(10)]
+
+
+def unpicklable(item: int) -> object:
+    return lambda: item
+
+
+def test_results_that_cannot_be_sent_back_are_made_here() -> None:
+    results = pmap(unpicklable, list(range(6)), 2)
+    assert [f() for f in results] == list(range(6))  # type: ignore[operator]
+
+
+def test_one_process_stays_here() -> None:
+    assert {pid for _, pid in pmap(where, list(range(5)), 1)} == {os.getpid()}
