@@ -318,6 +318,9 @@ def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
     assert mlqa.check._workers(10_000) == 8
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert mlqa.check._workers(10_000) == 2
+    assert mlqa.check._workers(31) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert mlqa.check._workers(10_000) == 1
     monkeypatch.setenv("MLQA_JOBS", "3")
     assert mlqa.check._workers(5) == 3

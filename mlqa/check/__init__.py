@@ -50,16 +50,15 @@ if TYPE_CHECKING:
 __all__ = ["analyze", "main", "run", "select_rules"]
 
 NAME = "rules"
-#: Below this many files to check, a process pool costs more than it saves.
-PARALLEL_MIN_FILES = 300
-#: Nor does it pay on fewer CPUs: on 2 shared cores, 680 torch files took
-#: 2.1-2.4 s serially and 2.4-4.2 s with a pool (benchmarks/bench_check.py).
-PARALLEL_MIN_CPUS = 4
+#: Below this many files to check, a second process costs more than it saves:
+#: on 2 cores, 40 torch files took 0.24-0.26 s in one process and 0.19 s in
+#: two; 680 took 1.26 s and 0.67 s (benchmarks/bench_check.py).
+PARALLEL_MIN_FILES = 32
 
 
 def _workers(files: int) -> int:
     """How many worker processes to use (1: this process); ``MLQA_JOBS`` overrides."""
-    return workers(files, min_items=PARALLEL_MIN_FILES, min_cpus=PARALLEL_MIN_CPUS)
+    return workers(files, min_items=PARALLEL_MIN_FILES)
 
 
 class RuleSelection(NamedTuple):
@@ -144,13 +143,18 @@ def _cache(config: Config, names: frozenset[str]) -> ResultCache:
     return ResultCache(config.root, "|".join([__version__, *stamps, *sorted(names)]))
 
 
+def _size(task: Task) -> float:
+    """A file's size: its parse and walk grow with it (how files are shared out)."""
+    return float(len(task[0]))
+
+
 def _check(tasks: list[Task]) -> list[FileResult]:
     # Syntax trees hold no reference cycles: reference counting frees them, and
     # the cyclic collector would only rescan millions of live nodes.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return pmap(analyze_task, tasks, _workers(len(tasks)))
+        return pmap(analyze_task, tasks, _workers(len(tasks)), cost=_size)
     finally:
         if collecting:
             gc.enable()
