@@ -19,6 +19,7 @@ by ``func`` in a worker is raised here, as in a serial run.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, NoReturn, TypeVar
@@ -131,6 +132,7 @@ def _fork_map(
 
     children: list[tuple[int, int, int]] = []  # pid, read end, share
     results: dict[int, list[R]] = {}
+    _flush_std_streams()  # or a child that flushes what it prints repeats them
     try:
         for share in range(1, len(shares)):
             try:
@@ -190,6 +192,16 @@ def _unpickle(pickle: ModuleType, data: bytes) -> tuple[bool, Any] | None:
     return outcome if isinstance(outcome, tuple) and len(outcome) == 2 else None
 
 
+def _flush_std_streams() -> None:
+    """Flush stdout and stderr, as a fork must (multiprocessing does the same)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # closed, or a broken pipe
+            pass
+
+
 def _child(
     mapped: Callable[[int], list[R]], share: int, write_end: int
 ) -> NoReturn:  # pragma: no cover - runs in the forked child
@@ -209,4 +221,5 @@ def _child(
     except BaseException:  # unpicklable, interrupted, broken pipe: the parent redoes it
         code = 1
     finally:
+        _flush_std_streams()  # what func printed here
         os._exit(code)  # no atexit handlers, no flushing the parent's buffers

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -78,3 +80,28 @@ def test_results_that_cannot_be_sent_back_are_made_here() -> None:
 
 def test_one_process_stays_here() -> None:
     assert {pid for _, pid in pmap(where, list(range(5)), 1)} == {os.getpid()}
+
+
+def test_what_workers_print_is_printed_once() -> None:
+    # stdout to a pipe is block-buffered: "before" is still in the buffer when
+    # the worker is forked, and what the worker prints is only in its own.
+    script = (
+        "from mlqa.parallel import pmap\n"
+        "def prints(item):\n"
+        "    print(f'item {item}')\n"
+        "    return item\n"
+        "if __name__ == '__main__':\n"
+        "    print('before')\n"
+        "    assert pmap(prints, list(range(4)), 2) == [0, 1, 2, 3]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "before"
+    assert sorted(lines[1:]) == [f"item {i}" for i in range(4)]
