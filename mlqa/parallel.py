@@ -3,17 +3,21 @@
 :func:`workers` decides how many processes (``MLQA_JOBS=N`` overrides it) and
 :func:`pmap` maps a picklable function over the items, in order.
 
-Where the system can fork, :func:`pmap` forks its workers itself: each child
-maps a share of the items and sends its results back pickled through a pipe,
-and this process maps the first share meanwhile. That costs a millisecond or
-two per worker. ``concurrent.futures.ProcessPoolExecutor`` costs 30-45 ms
-before its first item on the 2-core machines CI and laptops often are, most of
-it importing ``multiprocessing`` (``hashlib``, ``hmac``, ``queue``,
-``threading``), which is more than a typical ``mlqa strip`` run takes. Where
-there is no fork (Windows), the executor is used with its default start
-method. A worker that dies (killed, out of memory) or whose results do not come
-back loses nothing: this process maps that share itself. An exception raised
-by ``func`` in a worker is raised here, as in a serial run.
+Where the system can fork, :func:`pmap` forks its workers itself. The work is
+a queue in a pipe: the numbers of the chunks of items, written before the
+fork. Every process, this one included, reads the next number (a 4-byte read,
+which no other reader can split) until the pipe is empty, so a slow item holds
+up only the process that took it. Each child sends its results back pickled
+through a pipe of its own. That costs a millisecond or two per worker;
+``concurrent.futures.ProcessPoolExecutor`` costs 30-45 ms before its first
+item on the 2-core machines CI and laptops often are, most of it importing
+``multiprocessing`` (``hashlib``, ``hmac``, ``queue``, ``threading``): more
+than a typical ``mlqa strip`` run takes. Where there is no fork (Windows), the
+executor is used with its default start method.
+
+A worker that dies (killed, out of memory) or whose results do not come back
+loses nothing: this process maps the chunks it took. An exception raised by
+``func`` in a worker is raised here, as in a serial run.
 """
 
 from __future__ import annotations
@@ -55,21 +59,13 @@ def workers(items: int, *, min_items: int, min_cpus: int = 2, jobs: int = 0) -> 
     return max(1, min(cpus, MAX_WORKERS, items))
 
 
-def pmap(
-    func: Callable[[T], R],
-    items: Sequence[T],
-    processes: int,
-    cost: Callable[[T], float] | None = None,
-) -> list[R]:
+def pmap(func: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
     """Apply ``func`` to every item, in several processes when asked.
 
     Args:
         func: A module-level (picklable) function.
         items: Its inputs (picklable).
         processes: How many processes (from :func:`workers`); 1 or fewer runs here.
-        cost: An estimate of each item's work (a file's size, say): the items
-            are shared out so that each process gets about as much; without
-            it, every ``processes``-th item goes to the same process.
 
     Returns:
         The results, in the order of ``items``.
@@ -79,7 +75,7 @@ def pmap(
     processes = min(processes, len(items))
     if not hasattr(os, "fork"):
         return _executor_map(func, items, processes)
-    return _fork_map(func, items, _shares(items, processes, cost))
+    return _fork_map(func, items, processes)
 
 
 def _executor_map(
@@ -96,90 +92,83 @@ def _executor_map(
         return [func(item) for item in items]
 
 
-def _shares(
-    items: Sequence[T], processes: int, cost: Callable[[T], float] | None
-) -> list[list[int]]:
-    """Split the items' indices into ``processes`` shares of about equal cost.
+#: At most this many chunks in the queue: 4 bytes each, 8 KiB in all, less than
+#: any system's pipe holds, so writing them all before the fork never blocks.
+MAX_CHUNKS = 2048
 
-    Without costs every ``processes``-th item goes to one share. With them the
-    costliest item goes first to the cheapest share so far (the classic
-    longest-processing-time rule), and each share keeps its items in order.
-    """
-    if cost is None:
-        return [list(range(k, len(items), processes)) for k in range(processes)]
-    import heapq
-
-    loads = [(0.0, k) for k in range(processes)]
-    shares: list[list[int]] = [[] for _ in range(processes)]
-    for index in sorted(range(len(items)), key=lambda i: -cost(items[i])):
-        load, k = heapq.heappop(loads)
-        shares[k].append(index)
-        heapq.heappush(loads, (load + cost(items[index]), k))
-    return [sorted(share) for share in shares]
+#: A chunk's results: its number and one result per item.
+_Done = list[tuple[int, list[Any]]]
 
 
-def _fork_map(
-    func: Callable[[T], R], items: Sequence[T], shares: list[list[int]]
-) -> list[R]:
-    """Map in forked children, each sending its share's results through a pipe.
+def _take_all(func: Callable[[T], R], chunks: list[Sequence[T]], queue: int) -> _Done:
+    """Map the chunks whose numbers this process reads from the queue, until it is empty."""
+    done: _Done = []
+    while True:
+        token = os.read(queue, 4)
+        if len(token) < 4:  # empty (no writer is left, so it stays empty)
+            return done
+        number = int.from_bytes(token, "little")
+        done.append((number, [func(item) for item in chunks[number]]))
 
-    This process maps the first share, then gathers the others in order.
-    """
+
+def _fork_map(func: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
+    """Map in this process and forked children that share one queue of chunks."""
     import pickle
 
-    def mapped(share: int) -> list[R]:
-        return [func(items[index]) for index in shares[share]]
-
-    children: list[tuple[int, int, int]] = []  # pid, read end, share
-    results: dict[int, list[R]] = {}
+    size = -(-len(items) // MAX_CHUNKS)  # 1 up to MAX_CHUNKS items
+    chunks = [items[start : start + size] for start in range(0, len(items), size)]
+    queue, feed = os.pipe()
+    try:
+        os.write(feed, b"".join(n.to_bytes(4, "little") for n in range(len(chunks))))
+    finally:
+        os.close(feed)
+    children: list[tuple[int, int]] = []  # pid, read end of its results pipe
+    results: dict[int, list[Any]] = {}
     _flush_std_streams()  # or a child that flushes what it prints repeats them
     try:
-        for share in range(1, len(shares)):
+        for _ in range(1, processes):
             try:
                 read_end, write_end = os.pipe()
-            except OSError:  # no more pipes: this process maps the rest
+            except OSError:  # no more pipes: fewer workers
                 break
             try:
                 pid = os.fork()
-            except OSError:  # no more processes: this process maps the rest
+            except OSError:  # no more processes: fewer workers
                 os.close(read_end)
                 os.close(write_end)
                 break
             if pid == 0:  # pragma: no cover - the child; coverage does not follow forks
                 os.close(read_end)
-                _child(mapped, share, write_end)
+                _child(lambda: _take_all(func, chunks, queue), write_end)
             os.close(write_end)
-            children.append((pid, read_end, share))
-        taken = {share for _, _, share in children}
-        for share in range(len(shares)):  # this process's, and any no child took
-            if share not in taken:
-                results[share] = mapped(share)
+            children.append((pid, read_end))
+        results.update(_take_all(func, chunks, queue))
         while children:
-            pid, read_end, share = children[0]
+            pid, read_end = children[0]
             with os.fdopen(read_end, "rb", closefd=False) as pipe:
                 data = pipe.read()
             _, status = os.waitpid(pid, 0)
             children.pop(0)
             os.close(read_end)
             outcome = _unpickle(pickle, data) if status == 0 else None
-            if outcome is None:  # the worker died: map its share here
-                results[share] = mapped(share)
-            elif outcome[0]:
-                results[share] = outcome[1]
-            else:
+            if outcome is not None and not outcome[0]:
                 raise outcome[1]
+            if outcome is not None:
+                results.update(outcome[1])
     finally:
-        for pid, read_end, _ in children:  # interrupted: stop and reap the rest
+        os.close(queue)
+        for pid, read_end in children:  # interrupted: stop and reap the rest
             try:
                 os.close(read_end)
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)
             except OSError:
                 pass
-    ordered: list[R] = [None] * len(items)  # type: ignore[list-item]
-    for share, values in results.items():
-        for index, value in zip(shares[share], values, strict=True):
-            ordered[index] = value
+    ordered: list[R] = []
+    for number, chunk in enumerate(chunks):
+        if number not in results:  # a worker died with it: map it here
+            results[number] = [func(item) for item in chunk]
+        ordered += results[number]
     return ordered
 
 
@@ -203,19 +192,19 @@ def _flush_std_streams() -> None:
 
 
 def _child(
-    mapped: Callable[[int], list[R]], share: int, write_end: int
+    work: Callable[[], _Done], write_end: int
 ) -> NoReturn:  # pragma: no cover - runs in the forked child
-    """Map a share, write ``(True, results)`` or ``(False, exception)``, and exit."""
+    """Do the work, write ``(True, results)`` or ``(False, exception)``, and exit."""
     import pickle
 
     code = 0
     try:
         try:
-            values = mapped(share)
+            done = work()
         except Exception as exc:
             payload = pickle.dumps((False, exc), protocol=5)
         else:
-            payload = pickle.dumps((True, values), protocol=5)
+            payload = pickle.dumps((True, done), protocol=5)
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(payload)
     except BaseException:  # unpicklable, interrupted, broken pipe: the parent redoes it

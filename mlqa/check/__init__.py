@@ -143,18 +143,13 @@ def _cache(config: Config, names: frozenset[str]) -> ResultCache:
     return ResultCache(config.root, "|".join([__version__, *stamps, *sorted(names)]))
 
 
-def _size(task: Task) -> float:
-    """A file's size: its parse and walk grow with it (how files are shared out)."""
-    return float(len(task[0]))
-
-
 def _check(tasks: list[Task]) -> list[FileResult]:
     # Syntax trees hold no reference cycles: reference counting frees them, and
     # the cyclic collector would only rescan millions of live nodes.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return pmap(analyze_task, tasks, _workers(len(tasks)), cost=_size)
+        return pmap(analyze_task, tasks, _workers(len(tasks)))
     finally:
         if collecting:
             gc.enable()

@@ -60,20 +60,6 @@ def _strip_one(job: tuple[Path, StripOptions, bool]) -> _Outcome:
     return ("changed", result.summary, None) if result.changed else ("clean", "", None)
 
 
-#: What a notebook costs before its size counts, in bytes of its size: opening,
-#: parsing the cells and writing it back weigh about as much as scanning this
-#: many bytes of outputs (measured on the 232 notebooks of bench_strip.py).
-_FIXED_COST = 300_000
-
-
-def _cost(job: tuple[Path, StripOptions, bool]) -> float:
-    """Estimate a notebook's work, to share notebooks out among processes."""
-    try:
-        return float(_FIXED_COST + os.stat(job[0]).st_size)
-    except OSError:  # reported when it is stripped
-        return float(_FIXED_COST)
-
-
 def strip_paths(
     paths: Sequence[Path], options: StripOptions, verify: bool, processes: int
 ) -> list[_Outcome]:
@@ -98,7 +84,7 @@ def strip_paths(
     gc.disable()
     try:
         jobs = [(path, options, verify) for path in paths]
-        return pmap(_strip_one, jobs, processes, cost=_cost)
+        return pmap(_strip_one, jobs, processes)
     finally:
         if was_enabled:
             gc.enable()

@@ -301,14 +301,6 @@ def _format_job(
 PARALLEL_THRESHOLD = 8
 
 
-def _size(job: tuple[Path, Mode, bool]) -> float:
-    """A file's size: black's time grows with it (how files are shared out)."""
-    try:
-        return float(job[0].stat().st_size)
-    except OSError:  # reported when it is formatted
-        return 0.0
-
-
 def _without_notebooks_black_cannot_read(files: list[Path]) -> list[Path]:
     """Drop notebooks, with one notice, when black's Jupyter support is missing.
 
@@ -348,7 +340,7 @@ def run(files: list[Path], config: Config, *, fix: bool) -> Result:
     todo, _ = cache.filtered_cached(files)
     jobs = [(path, mode, fix) for path in sorted(todo)]
     processes = workers(len(jobs), min_items=PARALLEL_THRESHOLD)
-    outcomes = pmap(_format_job, jobs, processes, cost=_size)
+    outcomes = pmap(_format_job, jobs, processes)
     clean: list[Path] = []
     for (path, _, _), (changed, error) in zip(jobs, outcomes, strict=True):
         if error is not None:
