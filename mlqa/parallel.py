@@ -117,9 +117,16 @@ def _fork_map(func: Callable[[T], R], items: Sequence[T], processes: int) -> lis
 
     size = -(-len(items) // MAX_CHUNKS)  # 1 up to MAX_CHUNKS items
     chunks = [items[start : start + size] for start in range(0, len(items), size)]
-    queue, feed = os.pipe()
     try:
-        os.write(feed, b"".join(n.to_bytes(4, "little") for n in range(len(chunks))))
+        queue, feed = os.pipe()
+    except OSError:  # no pipes left: stay in this process
+        return [func(item) for item in items]
+    try:
+        tokens = memoryview(
+            b"".join(n.to_bytes(4, "little") for n in range(len(chunks)))
+        )
+        while tokens:  # a write may be cut short by a signal
+            tokens = tokens[os.write(feed, tokens) :]
     finally:
         os.close(feed)
     children: list[tuple[int, int]] = []  # pid, read end of its results pipe
