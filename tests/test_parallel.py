@@ -127,3 +127,16 @@ def test_what_workers_print_is_printed_once() -> None:
     lines = proc.stdout.splitlines()
     assert lines[0] == "before"
     assert sorted(lines[1:]) == [f"item {i}" for i in range(4)]
+
+
+def refuse(*args: object) -> int:
+    raise OSError(11, "Resource temporarily unavailable")
+
+
+@pytest.mark.parametrize("call", ["fork", "pipe"])
+def test_no_process_or_pipe_left_means_the_work_is_done_here(
+    monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    # As when the system is out of processes or file descriptors.
+    monkeypatch.setattr(os, call, refuse)
+    assert pmap(where, list(range(40)), 2) == [(item, PARENT) for item in range(40)]
