@@ -28,6 +28,7 @@ from mlqa.tools.mypy_source import (
     Sources,
     first_binding,
     flat_targets,
+    parameters,
     target_name,
     walk,
 )
@@ -134,12 +135,7 @@ def _reannotated(
     first annotation: annotating a name that already holds a value declares
     its new type.
     """
-    arguments = function.args
-    counts = {
-        arg.arg: 1
-        for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-        if arg.annotation is not None
-    }
+    counts = {arg.arg: 1 for arg in parameters(function) if arg.annotation is not None}
     annotated_at: dict[str, int] = {}
     for name, nodes in source.bindings(function).items():
         annotations = [node for node in nodes if isinstance(node, ast.AnnAssign)]

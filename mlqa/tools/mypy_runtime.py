@@ -44,26 +44,20 @@ from collections.abc import Callable
 
 from mlqa.diagnostics import Finding
 from mlqa.tools._common import noqa_codes
-from mlqa.tools.mypy_source import Source, Sources, base_name, first_binding
+from mlqa.tools.mypy_source import (
+    Source,
+    Sources,
+    base_name,
+    first_binding,
+    parameters,
+)
 from mlqa.tools.mypy_untyped import MODULE_ATTRIBUTE
 
 _UNDEFINED = re.compile(r'^Name "(?P<name>[^"]+)" is not defined')
 _LEGACY_CUDA = frozenset(
     f"{kind}Tensor"
-    for kind in (
-        [
-            "Float",
-            "Double",
-            "Half",
-            "BFloat16",
-            "Byte",
-            "Char",
-            "Short",
-            "Int",
-            "Long",
-            "Bool",
-        ]
-    )
+    for kind in ("Float", "Double", "Half", "BFloat16", "Byte", "Char")
+    + ("Short", "Int", "Long", "Bool")
 )
 _KEY_GET = re.compile(
     r'^Argument "key" to "(?:max|min|sorted)" has incompatible type overloaded function'
@@ -171,9 +165,7 @@ def _base_is_parameter(source: Source, line: int, name: str) -> bool:
             and isinstance(outer, ast.FunctionDef | ast.AsyncFunctionDef)
             and any(base_name(base) == name for base in inner.bases)
         ):
-            arguments = outer.args
-            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-            return name in {a.arg for a in every}
+            return name in {a.arg for a in parameters(outer)}
     return False
 
 

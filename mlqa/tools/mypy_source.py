@@ -190,13 +190,19 @@ def scope_of(name: str, scopes: list[Scope]) -> Scope:
     return scopes[-1]
 
 
+def parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    """Every parameter of a function, ``*args`` and ``**kwargs`` included."""
+    arguments = function.args
+    stars = [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    return [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, *stars]
+
+
 def first_binding(source: Source, scope: Scope, name: str) -> ast.Assign | None:
     """The first unannotated ``name = value`` in the scope (None if annotated)."""
-    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
-        arguments = scope.args
-        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-        if any(arg.arg == name for arg in every):
-            return None  # a parameter: its type is the annotation's, or Any
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+        arg.arg == name for arg in parameters(scope)
+    ):
+        return None  # a parameter: its type is the annotation's, or Any
     nodes = source.bindings(scope).get(name, [])
     if any(isinstance(node, ast.AnnAssign) for node in nodes):
         return None

@@ -2,7 +2,8 @@
 
 mypy leaves a function with no annotations at all unchecked by default; mlqa's
 preset sets ``check_untyped_defs`` so that an undefined name, a missing module
-attribute, a broken override or a wrong argument count there is still caught.
+attribute, a broken override, a redefinition or an invalid type there is still
+caught.
 Everything else mypy says about such a body rests on types it inferred from
 values (``params = {"blocks": [...]}``, then ``target = params["blocks"][0]``;
 ``start = 0`` then ``start = time.time()``), which a research repo's author
@@ -26,7 +27,7 @@ import re
 
 from mlqa.config import Config
 from mlqa.diagnostics import Finding
-from mlqa.tools.mypy_source import Source, Sources
+from mlqa.tools.mypy_source import Source, Sources, parameters
 
 #: Codes that hold whatever types mypy inferred for the values involved.
 DECLARATION_CODES = frozenset(
@@ -41,10 +42,9 @@ DECLARATION_CODES = frozenset(
         "import-untyped",
     }
 )
-# ``Module has no attribute "in1d"``, ``Module "importlib.metadata" has no ...``:
-# the module is the one imported, not a type mypy guessed.
-#: A module's missing attribute (``Module "numpy" has no attribute "in1d"``);
-#: not ``(not iterable)``, which mypy also says of an ``nn.Module`` value.
+#: A module's missing attribute (``Module "numpy" has no attribute "in1d"``): the
+#: module is the one imported, not a type mypy guessed. Not ``(not iterable)``,
+#: which mypy also says of an ``nn.Module`` value.
 MODULE_ATTRIBUTE = re.compile(
     r'^Module (?:"[^"]+" )?has no attribute "(?P<name>[^"]+)"(?!.*\(not iterable\)$)'
 )
@@ -129,14 +129,9 @@ def in_untyped_function(source: Source, line: int) -> bool:
     innermost = scopes[-1] if len(scopes) > 1 else None
     if not isinstance(innermost, _FUNCTION) or line < _body_start(innermost):
         return False
-    arguments = innermost.args
-    every = [
-        *arguments.posonlyargs,
-        *arguments.args,
-        *arguments.kwonlyargs,
-        *(a for a in (arguments.vararg, arguments.kwarg) if a is not None),
-    ]
-    if innermost.returns is not None or any(a.annotation for a in every):
+    if innermost.returns is not None or any(
+        a.annotation for a in parameters(innermost)
+    ):
         return False
     signature = range(innermost.lineno, _body_start(innermost))
     return not any(
